@@ -1,0 +1,362 @@
+"""Composition used by ``al query``: base score -> density -> cost -> diversity -> random mix.
+
+``final = score * density ** density_weight / cost ** cost_lambda`` (each factor
+only when given). The ``n - n_random`` informative rows are the top rows by
+``final`` (ties broken by a seeded permutation), or, with diversity, the best
+``candidate_factor * n_informative`` rows thinned by :func:`kmeans_diverse` or
+:func:`kcenter_greedy`. The ``n_random`` rows (``round(n * random_fraction)``,
+at least 1 when ``random_fraction > 0`` and ``n >= 2``) are then drawn uniformly
+from the rest of the available rows, as a check on what the model ignores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from al_cli.errors import StrategyError
+from al_cli.strategies.base import check_features, check_rng, check_scores, top_k
+from al_cli.strategies.committee import kl_disagreement, vote_entropy
+from al_cli.strategies.density import density_weighted
+from al_cli.strategies.diversity import kcenter_greedy, kmeans_diverse
+from al_cli.strategies.egl import EGL_SUPPORTED_MODELS, expected_gradient_length
+from al_cli.strategies.uncertainty import entropy, least_confidence, margin
+
+DIVERSITY_METHODS = ("none", "kmeans", "kcenter")
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """A registered base score.
+
+    ``needs`` says what the caller must compute first:
+    ``"proba"`` – ``predict_proba`` of the current model over the pool (``random``
+    only uses its row count); ``"committee"`` – a bootstrap committee's
+    ``member_probas`` (``qbc_kl``) or ``member_votes`` (``qbc_vote_entropy``);
+    ``"features"`` – the model's probabilities *and* the feature matrix ``X``.
+    ``models`` lists the model names the score is exact for (``None`` = any).
+    """
+
+    name: str
+    needs: str
+    fn: Callable[..., np.ndarray]
+    description: str
+    models: tuple[str, ...] | None = None
+
+
+def _n_rows(proba, member_probas, member_votes, X) -> int:
+    if proba is not None:
+        return int(np.shape(proba)[0])
+    if member_probas is not None:
+        return int(np.shape(member_probas)[1])
+    if member_votes is not None:
+        return int(np.shape(member_votes)[1])
+    if X is not None:
+        return int(X.shape[0])
+    raise StrategyError("random scores need the pool size: pass proba or X")
+
+
+def _random(*, proba=None, member_probas=None, member_votes=None, X=None, rng, **_):
+    return rng.random(_n_rows(proba, member_probas, member_votes, X))
+
+
+def _need(value, what: str, name: str):
+    if value is None:
+        raise StrategyError(f"strategy {name!r} needs {what}")
+    return value
+
+
+def _qbc_vote(*, proba=None, member_probas=None, member_votes=None, n_classes=None, **_):
+    votes = _need(member_votes, "committee votes (member_votes)", "qbc_vote_entropy")
+    if n_classes is None:
+        if member_probas is not None:
+            n_classes = np.shape(member_probas)[2]
+        elif proba is not None:
+            n_classes = np.shape(proba)[1]
+        else:
+            v = np.asarray(votes)
+            n_classes = int(v.max()) + 1 if v.size else 1
+    return vote_entropy(votes, n_classes)
+
+
+def _qbc_kl(*, member_probas=None, **_):
+    return kl_disagreement(_need(member_probas, "committee probabilities (member_probas)", "qbc_kl"))
+
+
+def _egl(*, proba=None, X=None, fit_intercept=True, binary_single_vector=None, **_):
+    return expected_gradient_length(
+        _need(proba, "probabilities (proba)", "egl"),
+        _need(X, "the feature matrix (X)", "egl"),
+        fit_intercept=fit_intercept,
+        binary_single_vector=binary_single_vector,
+    )
+
+
+def _proba_fn(fn, name):
+    def wrapped(*, proba=None, **_):
+        return fn(_need(proba, "probabilities (proba)", name))
+
+    wrapped.__name__ = name
+    return wrapped
+
+
+BASE_SCORES: dict[str, StrategySpec] = {
+    "least_confidence": StrategySpec(
+        "least_confidence", "proba", _proba_fn(least_confidence, "least_confidence"),
+        "1 - top probability"),
+    "margin": StrategySpec(
+        "margin", "proba", _proba_fn(margin, "margin"),
+        "1 - (top1 - top2 probability)"),
+    "entropy": StrategySpec(
+        "entropy", "proba", _proba_fn(entropy, "entropy"),
+        "Shannon entropy of the probabilities (nats)"),
+    "random": StrategySpec(
+        "random", "proba", _random, "uniform random score (baseline)"),
+    "qbc_vote_entropy": StrategySpec(
+        "qbc_vote_entropy", "committee", _qbc_vote,
+        "entropy of a bootstrap committee's votes"),
+    "qbc_kl": StrategySpec(
+        "qbc_kl", "committee", _qbc_kl,
+        "mean KL divergence of committee members from their consensus"),
+    "egl": StrategySpec(
+        "egl", "features", _egl,
+        "expected gradient length of the log-loss (logistic regression)",
+        models=EGL_SUPPORTED_MODELS),
+}
+
+
+def base_scores(
+    name: str,
+    *,
+    proba=None,
+    member_probas=None,
+    member_votes=None,
+    X=None,
+    fit_intercept: bool = True,
+    rng: np.random.Generator,
+    n_classes: int | None = None,
+    binary_single_vector: bool | None = None,
+) -> np.ndarray:
+    """Informativeness of every pool row under the named base score (higher = better).
+
+    ``n_classes`` (vote entropy) defaults to the class count of ``member_probas``
+    or ``proba``, else ``max(vote) + 1``.
+    """
+    check_rng(rng)
+    spec = BASE_SCORES.get(name)
+    if spec is None:
+        raise StrategyError(
+            f"unknown strategy {name!r}; valid strategies: {', '.join(BASE_SCORES)}"
+        )
+    scores = spec.fn(
+        proba=proba,
+        member_probas=member_probas,
+        member_votes=member_votes,
+        X=X,
+        fit_intercept=fit_intercept,
+        rng=rng,
+        n_classes=n_classes,
+        binary_single_vector=binary_single_vector,
+    )
+    return check_scores(scores, name=f"{name} scores")
+
+
+@dataclass
+class Batch:
+    """The chosen rows, in pick order, with what the strategy computed for each."""
+
+    positions: np.ndarray  # int positions into the pool arrays, in pick order
+    score: np.ndarray  # base informativeness of each chosen row
+    final_score: np.ndarray  # after density and cost
+    cluster: np.ndarray  # k-means cluster id (diversity="kmeans"), else -1
+    random_pick: np.ndarray  # bool: chosen by the random mix
+    cost: np.ndarray  # cost used (1.0 when no cost)
+    rank: np.ndarray = field(default=None)  # 1-based rank of final_score among available rows
+    density: np.ndarray = field(default=None)  # representativeness used (nan when none)
+    strategy: str = "score"
+    cost_unit: str = ""
+
+    def __post_init__(self) -> None:
+        k = len(self.positions)
+        if self.rank is None:
+            self.rank = np.zeros(k, dtype=np.int64)
+        if self.density is None:
+            self.density = np.full(k, np.nan)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def reasons(self) -> list[str]:
+        """One short human sentence per chosen row, in pick order."""
+        out = []
+        for i in range(len(self.positions)):
+            if self.random_pick[i]:
+                parts = [f"random pick (outlier check); {self.strategy} {self.score[i]:.3g}"]
+            else:
+                parts = [f"{self.strategy} {self.score[i]:.3g}"
+                         + (f" (rank {int(self.rank[i])})" if self.rank[i] > 0 else "")]
+            if not np.isnan(self.density[i]):
+                parts.append(f"density {self.density[i]:.2f}")
+            if self.cluster[i] >= 0:
+                parts.append(f"cluster {int(self.cluster[i])}")
+            if self.cost[i] != 1.0:
+                parts.append(f"cost {self.cost[i]:.1f}{self.cost_unit}")
+            out.append(", ".join(parts))
+        return out
+
+
+def _check_mask(available, n_rows: int) -> np.ndarray:
+    if available is None:
+        return np.ones(n_rows, dtype=bool)
+    mask = np.asarray(available)
+    if mask.ndim != 1 or mask.shape[0] != n_rows:
+        raise StrategyError(
+            f"available mask has {mask.size} entries, expected one per pool row ({n_rows})"
+        )
+    if mask.dtype != bool:
+        if mask.size and not np.isin(mask, (0, 1)).all():
+            raise StrategyError("available must be a boolean mask (True = may be chosen)")
+        mask = mask.astype(bool)
+    return mask
+
+
+def _check_number(value, what: str, lo: float, hi: float = np.inf) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise StrategyError(f"{what} must be a number, got {value!r}") from None
+    if not np.isfinite(v) or v < lo or v > hi:
+        bound = f"between {lo:g} and {hi:g}" if np.isfinite(hi) else f">= {lo:g}"
+        raise StrategyError(f"{what} must be {bound}, got {value!r}")
+    return v
+
+
+def _check_int(value, what: str, lo: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise StrategyError(f"{what} must be a whole number, got {value!r}")
+    value = int(value)
+    if value < lo:
+        raise StrategyError(f"{what} must be at least {lo}, got {value}")
+    return value
+
+
+def select_batch(
+    scores,
+    n: int,
+    *,
+    rng: np.random.Generator,
+    available=None,
+    X=None,
+    diversity: str = "none",
+    candidate_factor: int = 10,
+    density=None,
+    density_weight: float = 1.0,
+    random_fraction: float = 0.0,
+    cost=None,
+    cost_lambda: float = 1.0,
+    reference=None,
+    name: str = "score",
+    cost_unit: str = "",
+) -> Batch:
+    """Choose up to ``n`` distinct available rows (see the module docstring).
+
+    ``scores``, ``available``, ``density`` (representativeness in (0, 1]),
+    ``cost`` (> 0) and the rows of ``X`` are aligned with the pool. ``reference``
+    (row positions, e.g. labeled rows) seeds k-centre distances. ``name`` and
+    ``cost_unit`` only label :meth:`Batch.reasons`. Same inputs and seed give the
+    same batch. With fewer available rows than ``n`` every available row is returned.
+    """
+    check_rng(rng)
+    s = check_scores(scores)
+    n_rows = s.shape[0]
+    n = _check_int(n, "batch size", 1)
+    candidate_factor = _check_int(candidate_factor, "candidate factor", 1)
+    random_fraction = _check_number(random_fraction, "random fraction", 0.0, 1.0)
+    if diversity is None:
+        diversity = "none"
+    if diversity not in DIVERSITY_METHODS:
+        raise StrategyError(
+            f"unknown diversity {diversity!r}; valid: {', '.join(DIVERSITY_METHODS)}"
+        )
+    mask = _check_mask(available, n_rows)
+    if X is not None:
+        X = check_features(X, n_rows=n_rows)
+    elif diversity != "none":
+        raise StrategyError(f"diversity {diversity!r} needs the feature matrix (X)")
+
+    final = s
+    dens = None
+    if density is not None:
+        density_weight = _check_number(density_weight, "density weight", 0.0)
+        dens = check_scores(density, n_rows=n_rows, name="density")
+        final = density_weighted(final, dens, density_weight)
+    cost_arr = np.ones(n_rows)
+    if cost is not None:
+        cost_lambda = _check_number(cost_lambda, "cost lambda", 0.0)
+        cost_arr = check_scores(cost, n_rows=n_rows, name="cost")
+        bad = cost_arr <= 0
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise StrategyError(f"cost must be positive (row {i}: {cost_arr[i]:g})")
+        final = final / cost_arr**cost_lambda
+        if not np.isfinite(final).all():
+            raise StrategyError("cost weighting overflowed; use a smaller cost lambda")
+
+    avail_pos = np.flatnonzero(mask)
+    n_avail = avail_pos.shape[0]
+    n_take = min(n, n_avail)
+    n_random = int(round(n_take * random_fraction))
+    if random_fraction > 0 and n_take >= 2:
+        n_random = max(n_random, 1)
+    n_random = min(n_random, n_take)
+    n_inf = n_take - n_random
+
+    f_av = final[avail_pos]
+    cluster_of_pick = np.empty(0, dtype=np.intp)
+    if n_inf == 0:
+        informative = np.empty(0, dtype=np.intp)
+    elif diversity == "none":
+        informative = avail_pos[top_k(f_av, n_inf, rng)]
+        cluster_of_pick = np.full(n_inf, -1, dtype=np.intp)
+    else:
+        n_cand = min(n_avail, candidate_factor * n_inf)
+        cand = avail_pos[top_k(f_av, n_cand, rng)]
+        if diversity == "kmeans":
+            informative, cluster_of_pick = kmeans_diverse(cand, final, X, n_inf, rng)
+        else:
+            informative = kcenter_greedy(cand, final, X, n_inf, rng, reference=reference)
+            cluster_of_pick = np.full(informative.shape[0], -1, dtype=np.intp)
+
+    if n_random:
+        rest = np.ones(n_rows, dtype=bool)
+        rest[informative] = False
+        rest &= mask
+        rest_pos = np.flatnonzero(rest)
+        randoms = rest_pos[rng.choice(rest_pos.shape[0], size=n_random, replace=False)]
+    else:
+        randoms = np.empty(0, dtype=np.intp)
+
+    positions = np.concatenate([informative, randoms]).astype(np.intp)
+    is_random = np.zeros(positions.shape[0], dtype=bool)
+    is_random[informative.shape[0]:] = True
+    cluster = np.concatenate([cluster_of_pick, np.full(randoms.shape[0], -1, dtype=np.intp)])
+    # 1-based rank by final score among available rows (ties share the best rank).
+    sorted_desc = -np.sort(-f_av) if positions.size else f_av
+    rank = np.searchsorted(-sorted_desc, -final[positions], side="left") + 1
+    return Batch(
+        positions=positions,
+        score=s[positions].copy(),
+        final_score=final[positions].copy(),
+        cluster=cluster,
+        random_pick=is_random,
+        cost=cost_arr[positions].copy(),
+        rank=rank.astype(np.int64),
+        density=dens[positions].copy() if dens is not None else np.full(positions.shape[0], np.nan),
+        strategy=name,
+        cost_unit=cost_unit,
+    )
