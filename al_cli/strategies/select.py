@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from al_cli.errors import StrategyError
-from al_cli.strategies.base import check_features, check_rng, check_scores, top_k
+from al_cli.strategies.base import check_features, check_proba, check_rng, check_scores, top_k
 from al_cli.strategies.committee import kl_disagreement, vote_entropy
 from al_cli.strategies.density import density_weighted
 from al_cli.strategies.diversity import kcenter_greedy, kmeans_diverse
@@ -59,6 +59,8 @@ def _n_rows(proba, member_probas, member_votes, X) -> int:
 
 
 def _random(*, proba=None, member_probas=None, member_votes=None, X=None, rng, **_):
+    if proba is not None:
+        check_proba(proba)  # bad probabilities are a bug upstream even if unused
     return rng.random(_n_rows(proba, member_probas, member_votes, X))
 
 
