@@ -96,7 +96,9 @@ def check_features(X, n_rows: int | None = None, name: str = "features"):
         data = X.data
     else:
         try:
-            X = np.asarray(X, dtype=float)
+            X = np.asarray(X)
+            if not np.issubdtype(X.dtype, np.floating):
+                X = X.astype(float)  # float32 stays float32: no copy of a big pool
         except (TypeError, ValueError) as exc:
             raise StrategyError(f"{name} are not numeric: {exc}") from None
         if X.ndim == 1:
