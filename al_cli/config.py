@@ -1,0 +1,261 @@
+"""``al.yaml`` <-> dataclasses, validated with messages that name the field."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from al_cli.errors import ConfigError
+
+SCHEMA_VERSION = 1
+
+MODEL_NAMES = (
+    "logistic_regression",
+    "linear_svm",
+    "naive_bayes",
+    "random_forest",
+    "hist_gradient_boosting",
+)
+BASE_STRATEGIES = (
+    "least_confidence",
+    "margin",
+    "entropy",
+    "random",
+    "qbc_vote_entropy",
+    "qbc_kl",
+    "egl",
+)
+DIVERSITY = ("none", "kmeans", "kcenter")
+SEED_STRATEGIES = ("kmeans", "random")
+RESERVED_KEYS = set("suqn?")
+
+
+@dataclass
+class DataConfig:
+    path: str
+    id_column: str | None = None
+    text_columns: list[str] = field(default_factory=list)
+    feature_columns: list[str] = field(default_factory=list)
+    label_column: str | None = None  # a column of the pool that must never be a feature
+
+
+@dataclass
+class ValidationConfig:
+    path: str | None = None
+    label_column: str = "label"
+
+
+@dataclass
+class ModelConfig:
+    name: str = "logistic_regression"
+    class_weight: str | None = "balanced"
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StrategyConfig:
+    name: str = "entropy"
+    diversity: str = "none"
+    candidate_factor: int = 10
+    density: bool = False
+    density_weight: float = 1.0
+    random_fraction: float = 0.1
+    cost_column: str | None = None
+    cost: str | None = None  # None or "learned"
+    cost_lambda: float = 1.0
+    committee_size: int = 5
+
+
+@dataclass
+class LabelingConfig:
+    keys: dict[str, str] = field(default_factory=dict)  # label -> key
+    tags: list[str] = field(default_factory=lambda: ["ambiguous", "unsure", "typo"])
+    show_prediction: bool = False
+    overlap: float = 0.0
+    display_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Config:
+    data: DataConfig
+    labels: list[str]
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    strategy: StrategyConfig = field(default_factory=StrategyConfig)
+    labeling: LabelingConfig = field(default_factory=LabelingConfig)
+    batch_size: int = 20
+    random_state: int = 0
+    schema_version: int = SCHEMA_VERSION
+
+    # -- helpers -----------------------------------------------------------
+    def label_keys(self) -> dict[str, str]:
+        """key -> label; default 1..9 in the order of the label set."""
+        if self.labeling.keys:
+            return {str(k): lab for lab, k in self.labeling.keys.items()}
+        return {str(i + 1): lab for i, lab in enumerate(self.labels[:9])}
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _section(raw: dict, name: str, cls, where: str):
+    value = raw.get(name, {})
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: field '{name}' must be a mapping")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown field '{name}.{unknown[0]}' (known: {', '.join(sorted(known))})"
+        )
+    try:
+        return cls(**value)
+    except TypeError as exc:  # missing required field
+        raise ConfigError(f"{where}: section '{name}': {exc}") from None
+
+
+def _expect(cond: bool, where: str, fieldname: str, msg: str) -> None:
+    if not cond:
+        raise ConfigError(f"{where}: field '{fieldname}' {msg}")
+
+
+def from_dict(raw: Any, where: str = "al.yaml") -> Config:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping at the top level")
+    version = raw.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise ConfigError(
+            f"{where}: schema_version {version!r} is not supported by this al "
+            f"(expects {SCHEMA_VERSION}); upgrade al or re-run 'al init'"
+        )
+    known_top = {f.name for f in dataclasses.fields(Config)}
+    unknown = sorted(set(raw) - known_top)
+    if unknown:
+        raise ConfigError(f"{where}: unknown field '{unknown[0]}'")
+    if "data" not in raw:
+        raise ConfigError(f"{where}: field 'data' is missing")
+    data = _section(raw, "data", DataConfig, where)
+    cfg = Config(
+        data=data,
+        labels=raw.get("labels") or [],
+        validation=_section(raw, "validation", ValidationConfig, where),
+        model=_section(raw, "model", ModelConfig, where),
+        strategy=_section(raw, "strategy", StrategyConfig, where),
+        labeling=_section(raw, "labeling", LabelingConfig, where),
+        batch_size=raw.get("batch_size", 20),
+        random_state=raw.get("random_state", 0),
+        schema_version=version,
+    )
+    validate(cfg, where)
+    return cfg
+
+
+def validate(cfg: Config, where: str = "al.yaml") -> None:
+    _expect(isinstance(cfg.data.path, str) and cfg.data.path, where, "data.path", "must be a file path")
+    for name in ("text_columns", "feature_columns"):
+        v = getattr(cfg.data, name)
+        _expect(isinstance(v, list) and all(isinstance(c, str) for c in v), where,
+                f"data.{name}", "must be a list of column names")
+    labels = cfg.labels
+    _expect(isinstance(labels, list) and len(labels) >= 2, where, "labels",
+            "must list at least two labels")
+    labels = [str(x) for x in labels]
+    cfg.labels = labels
+    _expect(len(set(labels)) == len(labels), where, "labels", "has a duplicate label")
+    _expect(all(lab.strip() for lab in labels), where, "labels", "has an empty label")
+    _expect(cfg.model.name in MODEL_NAMES, where, "model.name",
+            f"must be one of {', '.join(MODEL_NAMES)} (got {cfg.model.name!r})")
+    _expect(cfg.model.class_weight in (None, "balanced"), where, "model.class_weight",
+            "must be 'balanced' or null")
+    _expect(isinstance(cfg.model.params, dict), where, "model.params", "must be a mapping")
+    s = cfg.strategy
+    _expect(s.name in BASE_STRATEGIES, where, "strategy.name",
+            f"must be one of {', '.join(BASE_STRATEGIES)} (got {s.name!r})")
+    _expect(s.diversity in DIVERSITY, where, "strategy.diversity",
+            f"must be one of {', '.join(DIVERSITY)} (got {s.diversity!r})")
+    _expect(_num(s.random_fraction) and 0 <= s.random_fraction < 1, where,
+            "strategy.random_fraction", "must be a number in [0, 1)")
+    _expect(_num(s.density_weight) and s.density_weight >= 0, where, "strategy.density_weight",
+            "must be a number >= 0")
+    _expect(_num(s.cost_lambda) and s.cost_lambda >= 0, where, "strategy.cost_lambda",
+            "must be a number >= 0")
+    _expect(s.cost in (None, "learned"), where, "strategy.cost", "must be 'learned' or null")
+    _expect(isinstance(s.candidate_factor, int) and s.candidate_factor >= 1, where,
+            "strategy.candidate_factor", "must be an integer >= 1")
+    _expect(isinstance(s.committee_size, int) and s.committee_size >= 2, where,
+            "strategy.committee_size", "must be an integer >= 2")
+    _expect(isinstance(cfg.batch_size, int) and cfg.batch_size >= 1, where, "batch_size",
+            "must be a positive integer")
+    _expect(isinstance(cfg.random_state, int), where, "random_state", "must be an integer")
+    lab = cfg.labeling
+    _expect(_num(lab.overlap) and 0 <= lab.overlap <= 1, where, "labeling.overlap",
+            "must be a number in [0, 1]")
+    _expect(isinstance(lab.tags, list), where, "labeling.tags", "must be a list")
+    if lab.keys:
+        _expect(isinstance(lab.keys, dict), where, "labeling.keys", "must map label -> key")
+        lab.keys = {str(k): str(v) for k, v in lab.keys.items()}
+        missing = [x for x in labels if x not in lab.keys]
+        _expect(not missing, where, "labeling.keys", f"has no key for label {missing[:1]}")
+        extra = [k for k in lab.keys if k not in labels]
+        _expect(not extra, where, "labeling.keys", f"names unknown label {extra[:1]}")
+        keys = list(lab.keys.values())
+        _expect(all(len(k) == 1 for k in keys), where, "labeling.keys", "keys must be single characters")
+        _expect(len(set(keys)) == len(keys), where, "labeling.keys", "has a key used twice")
+        bad = [k for k in keys if k in RESERVED_KEYS]
+        _expect(not bad, where, "labeling.keys",
+                f"uses reserved key {bad[0]!r} (s skip, u undo, n note, ? help, q quit)")
+    elif len(labels) > 9:
+        raise ConfigError(
+            f"{where}: field 'labeling.keys' is required with more than 9 labels "
+            "(default keys are 1..9)"
+        )
+
+
+def _num(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+HEADER = """\
+# al project configuration (schema_version {version}).
+# Edit freely; every command validates this file and names the field at fault.
+#
+# data:        the pool (CSV or Parquet), read-only. Paths are relative to this folder.
+#   id_column:       null -> ids are derived as 'row<N>' from the row position (stable only
+#                    while rows are appended, never inserted or reordered).
+#   text_columns:    TF-IDF features. feature_columns: numeric (imputed, scaled) and
+#                    categorical (one-hot) columns.
+# labels:      the label set; answer keys default to 1..9 in this order.
+# validation:  optional held-out labeled file (same columns + label_column).
+# model.name:  logistic_regression | linear_svm | naive_bayes | random_forest | hist_gradient_boosting
+# strategy:    name: least_confidence | margin | entropy | random | qbc_vote_entropy | qbc_kl | egl
+#              diversity: none | kmeans | kcenter; random_fraction: share of each batch drawn
+#              at random; density: weight by representativeness; cost_column / cost: learned.
+# labeling:    keys (label -> key), tags for notes, show_prediction, overlap between annotators.
+"""
+
+
+def dump(cfg: Config) -> str:
+    body = yaml.safe_dump(cfg.to_dict(), sort_keys=False, allow_unicode=True)
+    return HEADER.format(version=cfg.schema_version) + body
+
+
+def load(path: Path) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ({exc})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}: invalid YAML{where}") from None
+    return from_dict(raw, where=str(path))

@@ -1,0 +1,141 @@
+"""Reading pools, validation files and label files, with checks that name the problem."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from al_cli.errors import DataError
+
+DERIVED_ID_PREFIX = "row"
+
+
+def read_table(path: Path, what: str = "data file") -> pd.DataFrame:
+    """CSV (any delimiter pandas sniffs as ',' / ';' / tab) or Parquet, as a DataFrame."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: {what} not found")
+    if path.is_dir():
+        raise DataError(f"{path}: {what} is a folder, expected a CSV or Parquet file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            try:
+                return pd.read_parquet(path)
+            except ImportError:
+                raise DataError(
+                    f"{path}: reading Parquet needs pyarrow (pip install 'al-cli[parquet]')"
+                ) from None
+        sep = "\t" if suffix in (".tsv", ".tab") else ","
+        return pd.read_csv(path, sep=sep, encoding="utf-8", low_memory=False)
+    except DataError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{path}: not valid UTF-8 (byte {exc.start}); re-save the file as UTF-8"
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: {what} is empty") from None
+    except pd.errors.ParserError as exc:
+        msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else "parse error"
+        raise DataError(f"{path}: not a readable CSV ({msg})") from None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read {what} ({type(exc).__name__}: {exc})") from None
+
+
+def check_columns(df: pd.DataFrame, columns: list[str], path: Path, what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        shown = ", ".join(map(str, list(df.columns)[:12]))
+        raise DataError(f"{path}: {what} column '{missing[0]}' not found (columns: {shown})")
+
+
+def ids_for(df: pd.DataFrame, id_column: str | None, path: Path) -> pd.Series:
+    """The row ids as strings; checked for empty and duplicate values.
+
+    Without an id column, ids are derived from the row position: ``row1`` is the first
+    data row. They stay stable while rows are only appended to the pool.
+    """
+    if id_column is None:
+        return pd.Series([f"{DERIVED_ID_PREFIX}{i + 1}" for i in range(len(df))], index=df.index)
+    col = df[id_column]
+    empty = col.isna() | (col.astype(str).str.strip() == "")
+    if empty.any():
+        row = int(np.flatnonzero(empty.to_numpy())[0])
+        raise DataError(f"{path}: row {row + 2}: empty id in column '{id_column}'")
+    ids = _id_strings(col)
+    dup = ids.duplicated(keep="first")
+    if dup.any():
+        row = int(np.flatnonzero(dup.to_numpy())[0])
+        raise DataError(f"{path}: row {row + 2}: duplicate id {ids.iloc[row]!r} in column '{id_column}'")
+    return ids
+
+
+def _id_strings(col: pd.Series) -> pd.Series:
+    if pd.api.types.is_float_dtype(col) and np.all(np.mod(col.dropna(), 1) == 0):
+        return col.astype("int64").astype(str)
+    return col.astype(str).str.strip()
+
+
+def normalise_ids(values: pd.Series) -> pd.Series:
+    return _id_strings(values)
+
+
+def row_digest(df: pd.DataFrame, n: int | None = None) -> str:
+    """A digest of the first ``n`` rows' content (column names included)."""
+    part = df if n is None else df.iloc[:n]
+    h = hashlib.sha256()
+    h.update("\x1f".join(map(str, part.columns)).encode())
+    if len(part):
+        h.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def read_pool(path: Path, id_column: str | None, needed: list[str]) -> tuple[pd.DataFrame, pd.Series]:
+    df = read_table(path, "pool")
+    if len(df) == 0:
+        raise DataError(f"{path}: the pool has no rows")
+    if id_column is not None:
+        check_columns(df, [id_column], path, "id")
+    check_columns(df, needed, path, "feature")
+    return df, ids_for(df, id_column, path)
+
+
+def read_labels_file(path: Path, label_column: str, labels: list[str], id_column: str | None,
+                     what: str = "validation file") -> pd.DataFrame:
+    """A labeled file (validation set): checks the label column against the label set."""
+    df = read_table(path, what)
+    if len(df) == 0:
+        raise DataError(f"{path}: {what} has no rows")
+    check_columns(df, [label_column], path, "label")
+    lab = df[label_column]
+    empty = lab.isna() | (lab.astype(str).str.strip() == "")
+    if empty.any():
+        row = int(np.flatnonzero(empty.to_numpy())[0])
+        raise DataError(f"{path}: row {row + 2}: empty label in column '{label_column}'")
+    lab_s = label_strings(lab)
+    allowed = set(labels)
+    bad = ~lab_s.isin(allowed)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"{path}: row {row + 2}: label {lab_s.iloc[row]!r} is not in the label set "
+            f"({', '.join(labels)})"
+        )
+    df = df.copy()
+    df[label_column] = lab_s.to_numpy()
+    if id_column is not None and id_column in df.columns:
+        ids_for(df, id_column, path)
+    return df
+
+
+def label_strings(col: pd.Series) -> pd.Series:
+    """Labels as strings; 1.0 -> '1' so numeric label sets survive a float column."""
+    if pd.api.types.is_float_dtype(col) and np.all(np.mod(col.dropna(), 1) == 0):
+        return col.astype("int64").astype(str)
+    if pd.api.types.is_bool_dtype(col):
+        return col.astype(str)
+    return col.astype(str).str.strip()

@@ -1,0 +1,156 @@
+"""DataFrame -> feature matrix: TF-IDF for text, imputation + scaling for numbers,
+one-hot for categories. Fitted on the whole pool (no labels) and cached under
+``cache/`` keyed by the pool file's identity and the feature config."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from al_cli.config import Config
+from al_cli.errors import DataError
+
+FEATURE_FORMAT = 1
+
+
+class TextJoiner(BaseEstimator, TransformerMixin):
+    """Joins one or more text columns into one string per row (missing -> '')."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        frame = pd.DataFrame(X)
+        return frame.fillna("").astype(str).agg(" \n ".join, axis=1).to_numpy()
+
+
+def split_columns(df: pd.DataFrame, cfg: Config) -> tuple[list[str], list[str], list[str]]:
+    """(text, numeric, categorical) columns of the config, typed from the pool."""
+    text = list(cfg.data.text_columns)
+    numeric, categorical = [], []
+    for c in cfg.data.feature_columns:
+        if pd.api.types.is_bool_dtype(df[c]):
+            categorical.append(c)
+        elif pd.api.types.is_numeric_dtype(df[c]):
+            numeric.append(c)
+        else:
+            categorical.append(c)
+    return text, numeric, categorical
+
+
+def build_transformer(df: pd.DataFrame, cfg: Config) -> ColumnTransformer:
+    text, numeric, categorical = split_columns(df, cfg)
+    parts = []
+    if text:
+        n = len(df)
+        parts.append((
+            "text",
+            Pipeline([
+                ("join", TextJoiner()),
+                ("tfidf", TfidfVectorizer(
+                    sublinear_tf=True,
+                    strip_accents="unicode",
+                    ngram_range=(1, 2),
+                    min_df=2 if n >= 200 else 1,
+                    max_df=0.95 if n >= 200 else 1.0,
+                    max_features=200_000,
+                    dtype=np.float32,
+                )),
+            ]),
+            text,
+        ))
+    if numeric:
+        parts.append((
+            "num",
+            Pipeline([
+                ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                ("scale", StandardScaler()),
+            ]),
+            numeric,
+        ))
+    if categorical:
+        parts.append((
+            "cat",
+            Pipeline([
+                ("impute", SimpleImputer(strategy="constant", fill_value="(missing)")),
+                ("onehot", OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=50,
+                                         dtype=np.float32)),
+            ]),
+            categorical,
+        ))
+    if not parts:
+        raise DataError("al.yaml: no text_columns and no feature_columns: nothing to learn from")
+    return ColumnTransformer(parts, sparse_threshold=0.3 if text else 0.0)
+
+
+def _prepare(df: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    cols = list(dict.fromkeys([*cfg.data.text_columns, *cfg.data.feature_columns]))
+    out = df[cols].copy()
+    _, _, categorical = split_columns(df, cfg)
+    for c in categorical:  # mixed types break the one-hot encoder; categories are strings
+        out[c] = out[c].map(lambda v: v if pd.isna(v) else str(v)).astype(object)
+    return out
+
+
+def fit_transform(df: pd.DataFrame, cfg: Config):
+    tr = build_transformer(df, cfg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            X = tr.fit_transform(_prepare(df, cfg))
+        except ValueError as exc:
+            if "empty vocabulary" in str(exc):
+                raise DataError(
+                    f"text columns {cfg.data.text_columns} hold no words to learn from"
+                ) from None
+            raise
+    return tr, _finish(X)
+
+
+def transform(tr: ColumnTransformer, df: pd.DataFrame, cfg: Config):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _finish(tr.transform(_prepare(df, cfg)))
+
+
+def _finish(X):
+    if sp.issparse(X):
+        return sp.csr_matrix(X, dtype=np.float32)
+    return np.ascontiguousarray(X, dtype=np.float32)
+
+
+def feature_config_key(cfg: Config) -> str:
+    d = cfg.data
+    payload = json.dumps({
+        "format": FEATURE_FORMAT,
+        "id": d.id_column, "text": d.text_columns, "features": d.feature_columns,
+    }, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def pool_file_key(path: Path) -> str:
+    st = Path(path).stat()
+    return f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}"
+
+
+@dataclass
+class PoolFeatures:
+    ids: np.ndarray          # str ids, pool order
+    X: object                # ndarray (float32) or CSR
+    transformer: ColumnTransformer
+    key: str                 # identity of the fitted transformer (pool content + config)
+    n_rows: int
+    cached: bool = False     # True when loaded from cache/ instead of being rebuilt
