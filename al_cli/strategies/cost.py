@@ -86,7 +86,8 @@ def column_cost(values, ids=None) -> np.ndarray:
             try:
                 arr[i] = float(v)
             except (TypeError, ValueError):
-                raise StrategyError(f"cost column must be numeric ({where(i)}: {v!r})") from None
+                shown = v.item() if isinstance(v, np.generic) else v
+                raise StrategyError(f"cost column must be numeric ({where(i)}: {shown!r})") from None
     bad = ~np.isfinite(arr)
     if bad.any():
         i = int(np.argmax(bad))

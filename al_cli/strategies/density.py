@@ -1,17 +1,21 @@
 """Representativeness (information density) without an n x n matrix.
 
-The pool is summarised by MiniBatchKMeans centres; a row is representative
-when it lies close to its nearest centre, relative to a typical distance.
+Information density is a row's average similarity to the rest of the pool.
+Instead of the n x n similarity matrix, the pool is summarised by k
+MiniBatchKMeans centres with weights ``w_c`` = share of the (sampled) pool in
+cluster c, and
 
-* Dense ``X``: Euclidean distance ``d`` to the nearest centre and
-  ``similarity = 1 / (1 + d / median(d))`` – in (0, 1], 1 exactly on a centre,
-  0.5 at the median distance.
-* Sparse ``X`` (e.g. TF-IDF): rows and centres are L2-normalised and the score
-  is the cosine similarity to the nearest centre, mapped to (0, 1] as
-  ``(1 + cos) / 2`` clipped below at a tiny positive value (TF-IDF cosines are
-  >= 0, so in practice this is in [0.5, 1]).
+    density(x) = sum_c w_c * sim(x, centre_c),   then divided by its maximum,
 
-Cost: O(n * n_clusters * d) time and O(n + n_clusters * d) extra memory.
+so the score is in (0, 1], 1 for the most typical row. A lone outlier that
+captures a centre of its own still scores low, because that centre's weight is tiny.
+
+* Dense ``X``: ``sim = 1 / (1 + ||x - centre|| / m)`` with ``m`` the median
+  distance of the fitted rows to their nearest centre.
+* Sparse ``X`` (e.g. TF-IDF): rows and centres are L2-normalised and
+  ``sim = max(cos(x, centre), 0)``; an all-zero row gets the floor value 1e-6.
+
+Cost: O(n * k * d) time in chunks, O(n + k * d) extra memory.
 """
 
 from __future__ import annotations
@@ -30,27 +34,35 @@ from al_cli.strategies.base import check_features, check_rng, check_scores, rand
 MIN_REPRESENTATIVENESS = 1e-6
 #: Rows used to fit the centres on a very large pool (assignment uses every row).
 FIT_SAMPLE = 100_000
+#: Up to this many fitted rows k-means is restarted 3 times (n_init=3), above it once.
+SMALL_FIT = 20_000
 
 
-def _fit_kmeans(X, n_clusters: int, rng: np.random.Generator, batch_size: int) -> MiniBatchKMeans:
-    n = X.shape[0]
+def _fit_kmeans(
+    X, n_clusters: int, rng: np.random.Generator, batch_size: int = 4096, rows=None
+) -> tuple[MiniBatchKMeans, object]:
+    """MiniBatchKMeans on ``X[rows]`` (all rows if None), subsampled to FIT_SAMPLE rows.
+
+    Returns the fitted model and the rows it was fitted on.
+    """
+    n = X.shape[0] if rows is None else len(rows)
     seed = random_state_from(rng)
     if n > FIT_SAMPLE:
         sample = np.sort(rng.choice(n, size=FIT_SAMPLE, replace=False))
-        X_fit = X[sample]
+        X_fit = X[sample if rows is None else rows[sample]]
     else:
-        X_fit = X
+        X_fit = X if rows is None else X[rows]
     km = MiniBatchKMeans(
         n_clusters=n_clusters,
-        n_init=3,
+        n_init=3 if X_fit.shape[0] <= SMALL_FIT else 1,
         batch_size=batch_size,
         random_state=seed,
-        max_iter=100,
+        max_iter=30,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning / duplicate points
         km.fit(X_fit)
-    return km
+    return km, X_fit
 
 
 def nearest_centre(
@@ -103,25 +115,35 @@ def representativeness(
     if n_clusters < 1:
         raise StrategyError(f"n_clusters must be at least 1, got {n_clusters}")
     n_clusters = min(n_clusters, n)
+    chunk = 65536
+    dens = np.empty(n)
     if sp.issparse(X):
         Xn = normalize(X, norm="l2", copy=True)
-        km = _fit_kmeans(Xn, n_clusters, rng, batch_size)
+        km, X_fit = _fit_kmeans(Xn, n_clusters, rng, batch_size)
         centres = normalize(km.cluster_centers_, norm="l2")
-        cos = np.empty(n)
-        for start in range(0, n, 65536):
-            block = np.asarray((Xn[start : start + 65536] @ centres.T))
-            cos[start : start + 65536] = block.max(axis=1)
-        # Empty rows (all-zero TF-IDF) have cosine 0 with everything.
-        sim = (1.0 + np.clip(cos, -1.0, 1.0)) / 2.0
+        fit_lab = np.asarray(X_fit @ centres.T).argmax(axis=1)
+        w = np.bincount(fit_lab, minlength=centres.shape[0]) / fit_lab.shape[0]
+        for start in range(0, n, chunk):
+            cos = np.asarray(Xn[start : start + chunk] @ centres.T)
+            dens[start : start + chunk] = np.clip(cos, 0.0, 1.0) @ w
     else:
-        km = _fit_kmeans(X, n_clusters, rng, batch_size)
-        _, d2 = nearest_centre(X, km.cluster_centers_)
-        d = np.sqrt(d2)
+        km, X_fit = _fit_kmeans(X, n_clusters, rng, batch_size)
+        centres = km.cluster_centers_
+        fit_lab, fit_d2 = nearest_centre(X_fit, centres)
+        w = np.bincount(fit_lab, minlength=centres.shape[0]) / fit_lab.shape[0]
+        d = np.sqrt(fit_d2)
         med = float(np.median(d))
         if med <= 0.0:
             positive = d[d > 0]
             med = float(np.median(positive)) if positive.size else 1.0
-        sim = 1.0 / (1.0 + d / med)
+        c_sq = np.einsum("ij,ij->i", centres, centres)
+        for start in range(0, n, chunk):
+            block = X[start : start + chunk]
+            x_sq = np.einsum("ij,ij->i", block, block)
+            dist = np.sqrt(np.maximum(x_sq[:, None] - 2.0 * (block @ centres.T) + c_sq[None, :], 0.0))
+            dens[start : start + chunk] = (1.0 / (1.0 + dist / med)) @ w
+    top = dens.max()
+    sim = dens / top if top > 0 else np.ones(n)
     return np.clip(sim, MIN_REPRESENTATIVENESS, 1.0)
 
 

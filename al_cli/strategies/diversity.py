@@ -79,7 +79,13 @@ def _dist2_to(Xc, sq: np.ndarray, rows) -> np.ndarray:
         cross = Xc @ rows.T
         cross = np.asarray(cross)
         r_sq = np.einsum("ij,ij->i", rows, rows)
-    return np.maximum(sq[:, None] - 2.0 * cross + r_sq[None, :], 0.0)
+    scale = sq[:, None] + r_sq[None, :]
+    d2 = scale - 2.0 * cross
+    # Rounding makes exact duplicates come out ~1e-16 apart (differently for dense
+    # and sparse); call those 0 so ties fall back to the score order.
+    tol = 64 * np.finfo(np.result_type(d2.dtype, np.float32)).eps
+    d2[d2 <= tol * scale] = 0.0
+    return d2
 
 
 def kmeans_diverse(candidates, scores, X, n: int, rng: np.random.Generator):

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-from sklearn.cluster import MiniBatchKMeans
 
 from al_cli.errors import StrategyError
-from al_cli.strategies.base import check_features, check_rng, random_state_from
-from al_cli.strategies.density import FIT_SAMPLE, nearest_centre
+from al_cli.strategies.base import check_features, check_rng
+from al_cli.strategies.density import _fit_kmeans, nearest_centre
 
 
 def _available_positions(n_rows: int, available) -> np.ndarray:
@@ -59,13 +56,9 @@ def kmeans_seed(X, n: int, rng: np.random.Generator, available=None) -> np.ndarr
     m = pos.shape[0]
     if n >= m:
         return pos[rng.permutation(m)]
-    seed = random_state_from(rng)
-    fit_pos = np.sort(rng.choice(pos, size=FIT_SAMPLE, replace=False)) if m > FIT_SAMPLE else pos
-    km = MiniBatchKMeans(n_clusters=n, n_init=3, random_state=seed, batch_size=4096)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        km.fit(X[fit_pos])
-    labels, d2 = nearest_centre(X, km.cluster_centers_, rows=None if m == X.shape[0] else pos)
+    rows = None if m == X.shape[0] else pos
+    km, _ = _fit_kmeans(X, n, rng, rows=rows)
+    labels, d2 = nearest_centre(X, km.cluster_centers_, rows=rows)
     # Nearest member of each cluster: sort by (label, distance), first of each label.
     order = np.lexsort((d2, labels))
     lab_sorted = labels[order]
