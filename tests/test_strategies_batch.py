@@ -85,6 +85,18 @@ def test_kmeans_diverse_and_kcenter_on_sparse_and_with_duplicates():
         kcenter_greedy(np.array([1, 1]), scores, Xd, 1, np.random.default_rng(0))
 
 
+@pytest.mark.parametrize("diversity", ["kmeans", "kcenter"])
+def test_select_batch_with_sparse_features(diversity):
+    X, scores, cluster = planted_pool()
+    Xs = sp.csr_matrix(X)
+    available = np.ones(1000, dtype=bool)
+    available[:3] = False
+    b = select_batch(scores, 8, rng=np.random.default_rng(0), X=Xs, diversity=diversity,
+                     available=available, reference=np.arange(3), random_fraction=0.25)
+    assert len(set(b.positions.tolist())) == 8 and available[b.positions].all()
+    assert b.random_pick.sum() == 2
+
+
 # -------------------------------------------------------------------- density
 
 

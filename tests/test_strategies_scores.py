@@ -191,6 +191,19 @@ def test_fit_committee_is_deterministic_and_accepts_estimators_without_random_st
         np.testing.assert_array_equal(ma.theta_, mb.theta_)
     with pytest.raises(StrategyError, match="at least 1"):
         fit_committee(GaussianNB, X, y, 0, np.random.default_rng(0))
+    # A DataFrame is resampled by row, not by column.
+    import pandas as pd
+
+    df_members = fit_committee(GaussianNB, pd.DataFrame(X), y, 2, np.random.default_rng(4))
+    np.testing.assert_array_equal(df_members[0].theta_, a[0].theta_)
+
+
+def test_vote_entropy_rejects_non_integer_votes():
+    with pytest.raises(StrategyError, match="integer class indices"):
+        vote_entropy(np.array([[0.5, 1.0]]), 2)
+    with pytest.raises(StrategyError, match="integer class indices"):
+        vote_entropy(np.array([["a", "b"]], dtype=object), 2)
+    np.testing.assert_allclose(vote_entropy(np.array([[0.0], [1.0]]), 2), [np.log(2)])
 
 
 class _Fixed:

@@ -34,9 +34,13 @@ def vote_entropy(votes, n_classes: int) -> np.ndarray:
     if v.shape[0] < 1:
         raise StrategyError("a committee needs at least one member")
     if not np.issubdtype(v.dtype, np.integer):
-        if not np.issubdtype(v.dtype, np.number) or not np.all(np.isfinite(v)) or np.any(v != np.round(v)):
+        try:
+            f = v.astype(float)
+        except (TypeError, ValueError):
+            raise StrategyError("votes must be integer class indices") from None
+        if v.dtype == bool or not np.isfinite(f).all() or (f != np.round(f)).any():
             raise StrategyError("votes must be integer class indices")
-        v = v.astype(np.int64)
+        v = f.astype(np.int64)
     if int(n_classes) < 1:
         raise StrategyError("n_classes must be at least 1")
     if v.size and (v.min() < 0 or v.max() >= n_classes):
@@ -140,7 +144,8 @@ def fit_committee(
         est = make_estimator()
         if _accepts_random_state(est):
             est.set_params(random_state=random_state_from(rng))
-        est.fit(X[idx], y[idx])
+        rows = X.iloc[idx] if hasattr(X, "iloc") else X[idx]  # DataFrame or array/sparse
+        est.fit(rows, y[idx])
         members.append(est)
     return members
 

@@ -5,7 +5,8 @@ only when given). The ``n - n_random`` informative rows are the top rows by
 ``final`` (ties broken by a seeded permutation), or, with diversity, the best
 ``candidate_factor * n_informative`` rows thinned by :func:`kmeans_diverse` or
 :func:`kcenter_greedy`. The ``n_random`` rows (``round(n * random_fraction)``,
-at least 1 when ``random_fraction > 0`` and ``n >= 2``) are then drawn uniformly
+with ``n`` the batch size actually returned, at least 1 when
+``random_fraction > 0`` and ``n >= 2``) are then drawn uniformly
 from the rest of the available rows, as a check on what the model ignores.
 """
 
