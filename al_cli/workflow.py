@@ -738,6 +738,7 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
         scores_all, n, rng=rng, available=available, X=pf.X, diversity=div,
         candidate_factor=sc.candidate_factor, density=dens, density_weight=dens_w or 1.0,
         random_fraction=rf, cost=cost_arr, cost_lambda=sc.cost_lambda, reference=reference,
+        name=name, cost_unit="s" if cost_mode == "learned" and not cost_col else "",
     )
     positions = np.asarray(batch.positions, dtype=int)
     reasons = batch.reasons()

@@ -1,0 +1,318 @@
+"""CLI wiring: messages, exit codes, --json shapes, user mistakes (issue 2)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from al_cli.cli import app
+
+COMMANDS = ["init", "seed", "label", "retrain", "evaluate", "score", "query", "status"]
+
+
+def one_error_line(r, *fragments: str) -> None:
+    assert r.code == 1, (r.code, r.stdout, r.stderr)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("error: "), lines[0]
+    assert "Traceback" not in r.stderr
+    for f in fragments:
+        assert f in lines[0], (f, lines[0])
+
+
+def test_version_and_help(cli):
+    r = cli("--version")
+    assert r.code == 0 and re.match(r"al \d+\.\d+\.\d+", r.stdout)
+    for c in COMMANDS:
+        r = cli(c, "--help")
+        assert r.code == 0, c
+        assert "Example" in r.stdout, f"'al {c} --help' shows no example"
+
+
+def test_every_command_is_documented_in_readme():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for c in COMMANDS:
+        assert f"al {c}" in readme, c
+
+
+def test_usage_error_is_exit_2(cli, project):
+    assert cli("seed", "-p", project, "--size", "abc").code == 2
+    assert cli("frobnicate").code == 2
+
+
+# ------------------------------------------------------------------ init mistakes
+def test_init_missing_file(cli, tmp_path):
+    one_error_line(cli("init", tmp_path / "p", "--data", tmp_path / "nope.csv", "--labels", "a,b"),
+                   "nope.csv", "not found")
+
+
+def test_init_missing_column(cli, tmp_path, tabular_csv):
+    one_error_line(cli("init", tmp_path / "p", "--data", tabular_csv, "--id-column", "ident",
+                       "--labels", "a,b"), "ident", "not found")
+    one_error_line(cli("init", tmp_path / "p", "--data", tabular_csv, "--text-column", "body",
+                       "--labels", "a,b"), "body")
+    one_error_line(cli("init", tmp_path / "p", "--data", tabular_csv, "--feature-columns", "x1,zz",
+                       "--labels", "a,b"), "zz")
+
+
+def test_init_duplicate_and_empty_ids(cli, tmp_path):
+    f = tmp_path / "d.csv"
+    f.write_text("id,x\n1,0.5\n2,0.1\n1,0.3\n")
+    one_error_line(cli("init", tmp_path / "p", "--data", f, "--id-column", "id", "--labels", "a,b"),
+                   "duplicate id", "'1'", "row 4")
+    f.write_text("id,x\n1,0.5\n,0.1\n3,0.3\n")
+    one_error_line(cli("init", tmp_path / "p", "--data", f, "--id-column", "id", "--labels", "a,b"),
+                   "empty id", "row 3")
+
+
+def test_init_empty_pool_and_bad_encoding(cli, tmp_path):
+    f = tmp_path / "empty.csv"
+    f.write_text("id,x\n")
+    one_error_line(cli("init", tmp_path / "p", "--data", f, "--labels", "a,b"), "no rows")
+    f.write_text("")
+    one_error_line(cli("init", tmp_path / "p", "--data", f, "--labels", "a,b"), "empty")
+    g = tmp_path / "latin.csv"
+    g.write_bytes("id,text\n1,caf\xe9 cr\xe8me\n".encode("latin-1"))
+    one_error_line(cli("init", tmp_path / "p", "--data", g, "--text-column", "text", "--labels", "a,b"),
+                   "latin.csv", "UTF-8")
+
+
+def test_init_validation_label_outside_set(cli, tmp_path, tabular_csv):
+    v = tmp_path / "validation.csv"
+    df = pd.read_csv(v)
+    df.loc[7, "label"] = "zebra"
+    df.to_csv(v, index=False)
+    one_error_line(cli("init", tmp_path / "p", "--data", tabular_csv, "--id-column", "id",
+                       "--labels", "a,b,c", "--validation", v), "zebra", "row 9", "label set")
+    assert not (tmp_path / "p" / "al.yaml").exists()
+
+
+def test_init_refuses_to_overwrite(cli, project, tabular_csv):
+    one_error_line(cli("init", project, "--data", tabular_csv, "--labels", "a,b"), "already")
+
+
+def test_init_without_id_column_derives_ids(cli, tmp_path):
+    f = tmp_path / "noid.csv"
+    pd.DataFrame({"x": range(30), "y": [i % 3 for i in range(30)]}).to_csv(f, index=False)
+    r = cli("init", tmp_path / "p", "--data", f, "--labels", "a,b", "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["id_column"] is None
+    r = cli("seed", "-p", tmp_path / "p", "--size", "3", "--strategy", "random", "--json")
+    assert all(re.fullmatch(r"row\d+", i) for i in r.json()["ids"])
+
+
+def test_parquet_pool(cli, tmp_path, tabular_csv):
+    pq = tmp_path / "pool.parquet"
+    pd.read_csv(tabular_csv).to_parquet(pq)
+    r = cli("init", tmp_path / "p", "--data", pq, "--id-column", "id", "--labels", "a,b,c", "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["n_rows"] == 150
+
+
+def test_not_a_project(cli, tmp_path):
+    one_error_line(cli("status", "-p", tmp_path), "not an al project")
+
+
+def test_project_found_from_subfolder(cli, project):
+    sub = project / "cache"
+    r = cli("status", "--json", cwd=sub)
+    assert r.code == 0, r.stderr
+    assert Path(r.json()["project"]) == project.resolve()
+
+
+def test_bad_config_names_the_field(cli, project):
+    y = project / "al.yaml"
+    y.write_text(y.read_text().replace("name: entropy", "name: psychic"))
+    one_error_line(cli("status", "-p", project), "strategy.name", "psychic")
+    y.write_text("data: [unclosed\n")
+    one_error_line(cli("status", "-p", project), "al.yaml", "YAML")
+
+
+# ------------------------------------------------------------------ step order mistakes
+def test_retrain_before_labels_and_single_class(cli, project, tmp_path):
+    one_error_line(cli("retrain", "-p", project), "nothing labeled")
+    one_error_line(cli("score", "-p", project), "no model", "al retrain")
+    one_error_line(cli("query", "-p", project, "--strategy", "entropy"), "no model")
+    f = tmp_path / "one.csv"
+    f.write_text("id,label\nr000,a\nr001,a\n")
+    assert cli("label", "-p", project, "--import", f).code == 0
+    one_error_line(cli("retrain", "-p", project), "one class", "'a'")
+
+
+def test_label_without_tty_points_to_import(cli, project):
+    one_error_line(cli("label", "-p", project), "--import")
+
+
+# ------------------------------------------------------------------ label import
+def test_import_with_bad_rows_imports_nothing(cli, project, tmp_path):
+    f = tmp_path / "bad.csv"
+    f.write_text("id,label\nr000,a\nnosuch,b\nr002,zebra\nr003,\n")
+    r = cli("label", "-p", project, "--import", f)
+    one_error_line(r, "bad.csv", "3 bad row(s)", "nothing imported", "row 3: unknown id 'nosuch'",
+                   "row 4: label 'zebra'", "row 5: empty label")
+    assert not (project / "labels.csv").exists()
+    f.write_text("ident,label\n")
+    one_error_line(cli("label", "-p", project, "--import", f), "column 'id' not found")
+
+
+def test_import_records_annotator_and_note(cli, project, tmp_path):
+    f = tmp_path / "ok.csv"
+    f.write_text("id,label,annotator,note\nr000,a,bea,looks odd\nr001,b,,\n")
+    r = cli("label", "-p", project, "--import", f, "--annotator", "cy", "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["imported"] == 2 and r.json()["labels_per_class"] == {"a": 1, "b": 1, "c": 0}
+    log = pd.read_csv(project / "labels.csv", dtype=str, keep_default_na=False)
+    assert log["annotator"].tolist() == ["bea", "cy"]
+    assert log["note"].tolist() == ["looks odd", ""]
+    assert all(log["time"].str.len() > 0)
+
+
+def test_export_then_import_round_trip(cli, project, tmp_path):
+    assert cli("seed", "-p", project, "--size", "6").code == 0
+    out = tmp_path / "batch.csv"
+    r = cli("label", "-p", project, "--export", out, "--json")
+    assert r.code == 0 and r.json()["n_rows"] == 6
+    df = pd.read_csv(out)
+    assert list(df.columns)[:1] == ["id"] and {"label", "x1"} <= set(df.columns)
+    key = pd.read_csv(project.parent / "answers.csv").set_index("id")["label"]
+    df["label"] = key.loc[df["id"]].to_numpy()
+    df.to_csv(out, index=False)
+    r = cli("label", "-p", project, "--import", out, "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["queue_remaining"] == 0
+
+
+# ------------------------------------------------------------------ loop pieces
+def _seed_and_label(cli, project, size=12):
+    assert cli("seed", "-p", project, "--size", size).code == 0
+    key = project.parent / "answers.csv"
+    r = cli("label", "-p", project, "--import", key, "--queued-only")
+    assert r.code == 0, r.stderr
+
+
+def test_evaluate_stop_at_exit_codes(cli, project):
+    _seed_and_label(cli, project)
+    assert cli("retrain", "-p", project).code == 0
+    r = cli("evaluate", "-p", project, "--stop-at", "0.0", "--json")
+    assert r.code == 0 and r.json()["stop"] is True
+    r = cli("evaluate", "-p", project, "--stop-at", "1.01")
+    one_error_line(r, "--stop-at")
+    r = cli("evaluate", "-p", project, "--stop-at", "1.0", "--metric", "macro_f1", "--json")
+    assert r.code in (0, 3)
+    assert r.json()["stop"] is (r.code == 0)
+    r = cli("evaluate", "-p", project, "--json")
+    assert r.code == 0 and r.json()["stop"] is False
+
+
+def test_second_score_and_query_reuse_cached_features(cli, project):
+    _seed_and_label(cli, project)
+    assert cli("retrain", "-p", project).code == 0
+    r1 = cli("score", "-p", project, "--json").json()
+    r2 = cli("score", "-p", project, "--json").json()
+    q = cli("query", "-p", project, "--json").json()
+    assert r2["features_cached"] is True and q["features_cached"] is True
+    # the cache is derived: deleting it rebuilds it and gives the same scores
+    for f in (project / "cache").iterdir():
+        f.unlink()
+    r3 = cli("score", "-p", project, "--json").json()
+    assert r3["features_cached"] is False and r3["n_scored"] == r1["n_scored"]
+
+
+def test_query_is_deterministic_and_replaces_unanswered(cli, project):
+    _seed_and_label(cli, project)
+    assert cli("retrain", "-p", project).code == 0
+    a = cli("query", "-p", project, "--size", "7", "--json").json()
+    b = cli("query", "-p", project, "--size", "7", "--json").json()
+    assert a["ids"] == b["ids"] and b["replaced"] == 7
+    assert len(pd.read_csv(project / "queue.csv")) == 7
+    labeled = set(pd.read_csv(project / "labels.csv", dtype=str)["id"])
+    assert not labeled & set(a["ids"])
+
+
+def test_query_explain_and_strategy_flags(cli, project):
+    _seed_and_label(cli, project, 15)
+    assert cli("retrain", "-p", project).code == 0
+    r = cli("query", "-p", project, "--size", "5", "--strategy", "margin", "--diversity", "kcenter",
+            "--random-fraction", "0.2", "--explain")
+    assert r.code == 0, r.stderr
+    assert "why these rows" in r.stdout and "random" in r.stdout
+    r = cli("query", "-p", project, "--strategy", "nope")
+    one_error_line(r, "unknown strategy", "nope")
+    q = pd.read_csv(project / "queue.csv")
+    assert {"id", "score", "reason", "random_pick"} <= set(q.columns)
+
+
+def test_audit_sample_is_held_out_and_evaluated(cli, tmp_path, tabular_csv):
+    p = tmp_path / "noval"
+    assert cli("init", p, "--data", tabular_csv, "--id-column", "id", "--labels", "a,b,c").code == 0
+    r = cli("seed", "-p", p, "--size", "10", "--validation-size", "20", "--json")
+    assert r.code == 0 and r.json()["n_audit"] == 20 and len(r.json()["ids"]) == 30
+    assert cli("label", "-p", p, "--import", tmp_path / "answers.csv", "--queued-only").code == 0
+    r = cli("retrain", "-p", p, "--json")
+    assert r.json()["n_labeled"] == 10 and r.json()["excluded_audit"] == 20
+    r = cli("evaluate", "-p", p, "--json")
+    assert r.code == 0 and r.json()["source"] == "audit" and r.json()["n_eval"] == 20
+    # audit rows are never queried for training
+    q = cli("query", "-p", p, "--size", "50", "--json").json()
+    audit = set(pd.read_csv(p / "audit.csv", dtype=str)["id"])
+    assert not audit & set(q["ids"])
+
+
+def test_cross_validation_fallback_warns(cli, tmp_path, tabular_csv):
+    p = tmp_path / "cv"
+    assert cli("init", p, "--data", tabular_csv, "--id-column", "id", "--labels", "a,b,c").code == 0
+    assert cli("seed", "-p", p, "--size", "30").code == 0
+    assert cli("label", "-p", p, "--import", tmp_path / "answers.csv", "--queued-only").code == 0
+    assert cli("retrain", "-p", p).code == 0
+    r = cli("evaluate", "-p", p, "--json")
+    assert r.code == 0 and r.json()["source"] == "cross_validation"
+    assert "warning:" in r.stderr and "bias" in r.stderr
+    json.loads(r.stdout)  # stdout holds only the JSON object
+
+
+def test_tampered_model_is_refused(cli, project):
+    _seed_and_label(cli, project)
+    assert cli("retrain", "-p", project).code == 0
+    m = project / "models" / "0001.joblib"
+    m.write_bytes(m.read_bytes() + b"x")
+    one_error_line(cli("score", "-p", project), "sha256", "0001.joblib")
+
+
+def test_status_next_command_walks_the_loop(cli, project):
+    nxt = lambda: cli("status", "-p", project, "--json").json()["next_command"]  # noqa: E731
+    assert nxt().startswith("al seed")
+    assert cli("seed", "-p", project, "--size", "12").code == 0
+    assert nxt().startswith("al label")
+    assert cli("label", "-p", project, "--import", project.parent / "answers.csv", "--queued-only").code == 0
+    assert nxt().startswith("al retrain")
+    assert cli("retrain", "-p", project).code == 0
+    assert nxt().startswith("al evaluate")
+    assert cli("evaluate", "-p", project).code == 0
+    assert nxt().startswith("al query")
+
+
+def test_seed_twice_needs_force(cli, project):
+    assert cli("seed", "-p", project, "--size", "5").code == 0
+    one_error_line(cli("seed", "-p", project, "--size", "5"), "already seeded")
+    assert cli("seed", "-p", project, "--size", "5", "--force").code == 0
+
+
+def test_pool_rows_appended_are_picked_up_and_changes_reported(cli, project, tabular_csv):
+    _seed_and_label(cli, project)
+    assert cli("retrain", "-p", project).code == 0
+    df = pd.read_csv(tabular_csv)
+    extra = df.iloc[:5].copy()
+    extra["id"] = [f"new{i}" for i in range(5)]
+    pd.concat([df, extra]).to_csv(tabular_csv, index=False)
+    r = cli("score", "-p", project, "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["n_scored"] == 155 - 12
+    assert "new row" in r.stderr
+    df.loc[3, "x1"] = 99.0
+    pd.concat([df, extra]).to_csv(tabular_csv, index=False)
+    r = cli("score", "-p", project, "--json")
+    assert r.code == 0 and "changed" in r.stderr
