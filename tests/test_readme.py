@@ -1,0 +1,40 @@
+"""The README's commands work as shown."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _walkthrough() -> list[str]:
+    text = README.read_text()
+    block = re.search(r"## Walk-through.*?```console\n(.*?)```", text, re.S)
+    assert block, "README has no walk-through console block"
+    return [ln[2:] for ln in block.group(1).splitlines() if ln.startswith("$ ")]
+
+
+def test_readme_gives_the_two_commands():
+    text = README.read_text()
+    assert "make -C sample_projects/penguins" in text
+    assert "python -m pytest -q" in text
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert "python -m pytest -q" in ci
+
+
+def test_walkthrough_runs_as_shown(sample, cli):
+    cwd = sample("penguins")
+    cmds = _walkthrough()
+    assert len(cmds) >= 10
+    for cmd in cmds:
+        argv = shlex.split(cmd)
+        if argv[0] == "cd":
+            cwd = cwd / argv[1]
+            continue
+        assert argv[0] == "al", cmd
+        r = cli(*argv[1:], cwd=cwd)
+        allowed = (0, 3) if "--stop-at" in argv else (0,)
+        assert r.code in allowed, (cmd, r.stdout, r.stderr)
+    assert (cwd / "models" / "0002.joblib").exists()
