@@ -1,0 +1,489 @@
+"""The terminal UI of ``al label``: one item at a time, one keypress per answer.
+
+All decisions (which item, what is saved) are in :mod:`al_cli.session`; this module
+reads single keys (termios, ``select``), draws each screen with rich in one write,
+and always gives the terminal back as it found it: on quit, on an exception, on
+ctrl-C and on SIGTERM/SIGHUP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import select
+import signal
+import sys
+import termios
+import time
+from rich.console import Console
+from rich.segment import Segment, SegmentLines
+from rich.table import Table
+from rich.text import Text
+
+from al_cli import console as con
+from al_cli.project import Project
+from al_cli.session import Action, ItemView, LabelSession, add_tag, drive, format_tag, next_step
+
+CTRL_C = "\x03"
+ENTER = ("\r", "\n")
+BACKSPACE = ("\x7f", "\x08")
+SCROLL_DOWN = (" ", "down", "pgdn", "\x0e")
+SCROLL_UP = ("up", "pgup", "\x10")
+ESC_SEQ = {"[A": "up", "[B": "down", "[5~": "pgup", "[6~": "pgdn", "OA": "up", "OB": "down",
+           "[H": "home", "[F": "end", "[1~": "home", "[4~": "end", "[Z": "btab"}
+
+
+class Terminated(Exception):
+    """SIGTERM or SIGHUP arrived: quit like 'q', then exit with 128 + signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+# --------------------------------------------------------------------------- terminal
+class Terminal:
+    """Raw single-key input on stdin, whole-screen output on stdout."""
+
+    def __init__(self) -> None:
+        self.fd_in = sys.stdin.fileno()
+        self.fd_out = sys.stdout.fileno()
+        self._saved: list | None = None
+        self._buf = ""
+        self._pending = b""
+        self.resized = False
+        self.terminated = 0
+        self.interrupted = False
+        self._old_handlers: dict[int, object] = {}
+
+    # -- lifetime --
+    def __enter__(self) -> "Terminal":
+        self._saved = termios.tcgetattr(self.fd_in)
+        mode = termios.tcgetattr(self.fd_in)
+        mode[0] &= ~(termios.IXON | termios.ICRNL)                                   # iflag
+        mode[3] &= ~(termios.ICANON | termios.ECHO | termios.ISIG | termios.IEXTEN)  # lflag
+        mode[6][termios.VMIN] = 1
+        mode[6][termios.VTIME] = 0
+        for sig, handler in ((signal.SIGTERM, self._on_term), (signal.SIGHUP, self._on_term),
+                             (signal.SIGINT, self._on_int), (signal.SIGWINCH, self._on_winch)):
+            self._old_handlers[sig] = signal.signal(sig, handler)
+        termios.tcsetattr(self.fd_in, termios.TCSADRAIN, mode)
+        self.write("\x1b[?1049h\x1b[?25l")  # alternate screen, hide cursor
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.restore()
+
+    def restore(self) -> None:
+        if self._saved is None:
+            return
+        with contextlib.suppress(OSError):
+            self.write("\x1b[0m\x1b[?25h\x1b[?1049l")
+        with contextlib.suppress(termios.error, OSError):
+            termios.tcsetattr(self.fd_in, termios.TCSADRAIN, self._saved)
+        self._saved = None
+        for sig, handler in self._old_handlers.items():
+            with contextlib.suppress(Exception):
+                signal.signal(sig, handler)
+        self._old_handlers.clear()
+
+    # Signals only set a flag, read between keys: an append in progress always finishes.
+    def _on_term(self, signum, frame) -> None:  # noqa: ARG002
+        self.terminated = signum
+
+    def _on_int(self, signum, frame) -> None:  # noqa: ARG002
+        self.interrupted = True
+
+    def _on_winch(self, signum, frame) -> None:  # noqa: ARG002
+        self.resized = True
+
+    # -- output --
+    def write(self, s: str) -> None:
+        data = s.encode("utf-8", errors="replace")
+        while data:
+            n = os.write(self.fd_out, data)
+            data = data[n:]
+
+    def size(self) -> tuple[int, int]:
+        try:
+            sz = os.get_terminal_size(self.fd_out)
+            return max(sz.columns, 20), max(sz.lines, 8)
+        except OSError:
+            return 80, 24
+
+    # -- input --
+    def _fill(self, timeout: float | None) -> bool:
+        r, _, _ = select.select([self.fd_in], [], [], timeout)
+        if not r:
+            return False
+        data = os.read(self.fd_in, 1024)
+        if not data:
+            raise EOFError
+        data = self._pending + data
+        try:
+            self._buf += data.decode("utf-8")
+            self._pending = b""
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
+                self._buf += data[: exc.start].decode("utf-8")
+                self._pending = data[exc.start:]
+            else:
+                self._buf += data.decode("utf-8", errors="replace")
+                self._pending = b""
+        return True
+
+    def read_key(self) -> str:
+        """One key: a character, or a name for an escape sequence ("up", "esc", ...)."""
+        while not self._buf:
+            if self.terminated:
+                raise Terminated(self.terminated)
+            if self.interrupted:
+                self.interrupted = False
+                return CTRL_C
+            if self.resized:
+                self.resized = False
+                return "resize"
+            self._fill(0.25)
+        if self._buf[0] == "\x1b":
+            if len(self._buf) == 1:
+                self._fill(0.03)  # a lone ESC, or the start of a sequence still in flight
+            if len(self._buf) == 1:
+                self._buf = ""
+                return "esc"
+            for seq, name in ESC_SEQ.items():
+                if self._buf[1:].startswith(seq):
+                    self._buf = self._buf[1 + len(seq):]
+                    return name
+            # an unknown sequence: drop ESC and its parameter bytes
+            i = 1
+            if i < len(self._buf) and self._buf[i] in "[O":
+                i += 1
+                while i < len(self._buf) and not ("@" <= self._buf[i] <= "~"):
+                    i += 1
+                i += 1
+            self._buf = self._buf[i:]
+            return "unknown"
+        key, self._buf = self._buf[0], self._buf[1:]
+        return key
+
+
+# --------------------------------------------------------------------------- screen
+class Screen:
+    """Builds each frame as one string; the item body is rendered once per item and width."""
+
+    def __init__(self, session: LabelSession, term: Terminal):
+        self.s = session
+        self.term = term
+        self.label_keys = session.keys  # key -> label
+        self.console = Console(file=io.StringIO(), force_terminal=True, highlight=False,
+                               emoji=False, markup=False, legacy_windows=False, width=80, height=24)
+        self._body_cache: tuple[tuple[str, int], list[list[Segment]]] | None = None
+        self.project_name = session.project.root.name
+
+    def _lines(self, renderable, width: int) -> list[list[Segment]]:
+        opts = self.console.options.update(width=width, height=None)
+        return self.console.render_lines(renderable, opts, pad=False)
+
+    def body_lines(self, item: ItemView, width: int) -> list[list[Segment]]:
+        key = (item.id, width)
+        if self._body_cache and self._body_cache[0] == key:
+            return self._body_cache[1]
+        lines: list[list[Segment]] = []
+        table_fields = [(c, v) for c, v, para in item.fields if not para]
+        if table_fields:
+            t = Table(show_header=True, header_style="bold", box=None, pad_edge=False,
+                      padding=(0, 2, 0, 0), expand=False)
+            t.add_column("field", style="cyan", no_wrap=True)
+            t.add_column("value", overflow="fold")
+            for c, v in table_fields:
+                t.add_row(c, v if v != "" else Text("(empty)", style="dim"))
+            lines += self._lines(t, width)
+        for c, v, para in item.fields:
+            if not para:
+                continue
+            if lines:
+                lines.append([])
+            lines += self._lines(Text(c, style="bold cyan"), width)
+            lines += self._lines(Text(v if v else "(empty)", overflow="fold"), width)
+        self._body_cache = (key, lines)
+        return lines
+
+    def frame(self, item: ItemView, *, scroll: int, note: str, prompt: str | None,
+              message: str, help_open: bool) -> tuple[str, int]:
+        """The whole screen as one string, and the scroll offset actually used."""
+        width, height = self.term.size()
+        s = self.s
+        top: list[list[Segment]] = []
+        head = Text()
+        head.append("al label", style="bold")
+        head.append(f"  {self.project_name}  ·  annotator {s.annotator}  ·  round {s.round}", style="dim")
+        top += self._lines(head, width)
+        total = max(s.total, 1)
+        done = s.answered
+        pos = Text(f"item {min(s.position, total)} of {total} · id {item.id}")
+        if item.purpose == "audit":
+            pos.append("  (audit sample)", style="dim")
+        top += self._lines(pos, width)
+        bar_w = max(10, min(40, width - 40))
+        filled = int(round(bar_w * done / total))
+        bar = Text()
+        bar.append("━" * filled, style="green")
+        bar.append("━" * (bar_w - filled), style="grey37")
+        rate = s.rate
+        bar.append(f"  {100 * done // total:3d}%  ")
+        bar.append(f"{rate:.1f} labels/min" if rate is not None else "– labels/min", style="bold")
+        c = s.counts
+        bar.append(f"  ·  this session: {c.labeled} labeled, {c.skipped} skipped", style="dim")
+        top += self._lines(bar, width)
+        if s.cfg.labeling.show_prediction:
+            g = Text()
+            if item.prediction is not None:
+                g.append("model's guess: ", style="dim")
+                g.append(item.prediction[0], style="bold magenta")
+                g.append(f"  (confidence {item.prediction[1]:.2f})", style="dim")
+            else:
+                g.append("model's guess: none for this item", style="dim")
+            top += self._lines(g, width)
+        top.append([Segment("─" * width, self.console.get_style("grey37"))])
+
+        bottom: list[list[Segment]] = []
+        bottom.append([Segment("─" * width, self.console.get_style("grey37"))])
+        if prompt is not None:
+            p = Text()
+            p.append("note> ", style="bold yellow")
+            p.append(prompt)
+            p.append("█")
+            tags = "  ".join(f"{i + 1} {t}" for i, t in enumerate(s.tags[:9]))
+            p.append(f"   Enter save · Esc cancel · Tab or number: tag ({tags})" if tags
+                     else "   Enter save · Esc cancel", style="dim")
+            bottom += self._lines(p, width)
+        elif note:
+            p = Text()
+            p.append("note: ", style="bold yellow")
+            p.append(note)
+            p.append("  (saved with the answer)", style="dim")
+            bottom += self._lines(p, width)
+        keys = Text()
+        for k, lab in self.label_keys.items():
+            keys.append(f" {k} ", style="reverse bold")
+            keys.append(f" {lab}  ")
+        keys.append("│ ", style="dim")
+        keys.append("s skip  u undo  n note  ? help  q quit", style="dim")
+        bottom += self._lines(keys, width)
+        if message:
+            bottom += self._lines(Text(message, style="italic"), width)
+
+        if help_open:
+            body = self._lines(self.help_text(), width)
+        else:
+            body = self.body_lines(item, width)
+        avail = max(1, height - len(top) - len(bottom))
+        if len(body) > avail:
+            avail -= 1  # room for the "more" line
+            scroll = max(0, min(scroll, len(body) - avail))
+            shown = body[scroll: scroll + avail]
+            more = Text(f"lines {scroll + 1}-{scroll + len(shown)} of {len(body)}  "
+                        "space/↓ scroll down, ↑ up", style="dim reverse")
+            shown += self._lines(more, width)
+        else:
+            scroll = 0
+            shown = body
+        lines = top + shown + bottom
+        lines = lines[:height]
+        return self._to_string(lines), scroll
+
+    def _to_string(self, lines: list[list[Segment]]) -> str:
+        with self.console.capture() as cap:
+            self.console.print(SegmentLines(lines, new_lines=True), end="")
+        out = cap.get().rstrip("\n").split("\n")
+        return "\x1b[H\x1b[2J" + "\x1b[K\n".join(out) + "\x1b[K\x1b[J"
+
+    def help_text(self) -> Text:
+        t = Text()
+        t.append("keys\n", style="bold")
+        for k, lab in self.label_keys.items():
+            t.append(f"  {k:<6}", style="bold")
+            t.append(f"answer '{lab}'\n")
+        for k, what in (("s", "skip: the item comes back after the others"),
+                        ("u", "undo: the previous item comes back (the log keeps both rows)"),
+                        ("n", "note or tag for this item, saved with its answer"),
+                        ("space ↓ ↑", "scroll a long item"),
+                        ("?", "this help"),
+                        ("q", "quit (ctrl-C too); 'al label' resumes where you stopped")):
+            t.append(f"  {k:<10}", style="bold")
+            t.append(what + "\n")
+        if self.s.tags:
+            t.append("\ntags (in the note prompt: Tab or their number)\n", style="bold")
+            for i, tag in enumerate(self.s.tags[:9]):
+                t.append(f"  {i + 1} {tag}\n")
+        t.append("\nEach answer is saved before the next item is shown. Press any key to go back.",
+                 style="dim")
+        return t
+
+
+# --------------------------------------------------------------------------- the loop
+class UI:
+    """The ``ask`` callable for :func:`session.drive`: keys in, one :class:`Action` out."""
+
+    def __init__(self, session: LabelSession, term: Terminal):
+        self.s = session
+        self.term = term
+        self.screen = Screen(session, term)
+        self.notes: dict[str, str] = {}
+        self.message = ""
+
+    def draw(self, item: ItemView, scroll: int = 0, prompt: str | None = None,
+             help_open: bool = False) -> int:
+        text, scroll = self.screen.frame(item, scroll=scroll, note=self.notes.get(item.id, ""),
+                                         prompt=prompt, message=self.message, help_open=help_open)
+        self.term.write(text)
+        return scroll
+
+    def __call__(self, session: LabelSession, item: ItemView) -> Action:
+        shown = time.monotonic()
+        scroll = self.draw(item)
+        self.message = ""
+        while True:
+            key = self.term.read_key()
+            seconds = time.monotonic() - shown
+            if key in session.keys:
+                label = session.keys[key]
+                note = self.notes.pop(item.id, "")
+                self.message = f"saved {item.id}: {label}" + (f" ({note})" if note else "")
+                return Action("label", label=label, seconds=seconds, note=note)
+            if key in ("q", CTRL_C, "\x04"):
+                return Action("quit")
+            if key == "s":
+                self.message = f"skipped {item.id}; it comes back at the end"
+                return Action("skip", seconds=seconds, note=self.notes.pop(item.id, ""))
+            if key == "u":
+                if session.can_undo:
+                    self.message = "undone: the previous item is back; answer it again"
+                    return Action("undo")
+                self.message = "nothing to undo"
+            elif key == "n":
+                note = self.note_prompt(item, scroll)
+                if note is None:
+                    return Action("quit")
+            elif key == "?":
+                self.draw(item, help_open=True)
+                if self.term.read_key() in (CTRL_C,):
+                    return Action("quit")
+            elif key in SCROLL_DOWN:
+                scroll += max(1, self.term.size()[1] // 2)
+            elif key in SCROLL_UP:
+                scroll = max(0, scroll - max(1, self.term.size()[1] // 2))
+            elif key == "home":
+                scroll = 0
+            elif key == "resize":
+                pass
+            else:
+                shown_key = key if key.isprintable() else repr(key)
+                self.message = f"key {shown_key} does nothing here; ? for help"
+            scroll = self.draw(item, scroll)
+            self.message = ""
+
+    def note_prompt(self, item: ItemView, scroll: int) -> str | None:
+        """Edit a note for ``item``; returns the pending note ('' allowed), None on ctrl-C."""
+        buf = ""
+        tags = self.s.tags
+        cycle = -1
+        while True:
+            self.draw(item, scroll, prompt=buf)
+            key = self.term.read_key()
+            if key == CTRL_C:
+                return None
+            if key == "esc":
+                self.message = "note cancelled"
+                break
+            if key in ENTER:
+                self._add_note(item, buf)
+                break
+            if key in BACKSPACE:
+                buf = buf[:-1]
+                cycle = -1
+            elif key == "\x15":  # ctrl-U
+                buf = ""
+            elif key == "\t" and tags:
+                frag = buf.lstrip("#").lower()
+                matches = [t for t in tags if t.lower().startswith(frag)] if frag and cycle < 0 else []
+                if len(matches) == 1:
+                    buf = format_tag(matches[0])
+                else:
+                    cycle = (cycle + 1) % len(tags)
+                    buf = format_tag(tags[cycle])
+            elif not buf and key.isdigit() and 1 <= int(key) <= min(9, len(tags)):
+                self._add_note(item, format_tag(tags[int(key) - 1]))
+                break
+            elif len(key) == 1 and key.isprintable():
+                buf += key
+                cycle = -1
+        self.draw(item, scroll)
+        self.message = ""
+        return self.notes.get(item.id, "")
+
+    def _add_note(self, item: ItemView, text: str) -> None:
+        text = " ".join(text.split())
+        if not text:
+            return
+        cur = self.notes.get(item.id, "")
+        tag = next((t for t in self.s.tags if format_tag(t).lower() == format_tag(text.lstrip("#")).lower()), None)
+        if tag is not None:
+            self.notes[item.id] = add_tag(cur, tag)
+        else:
+            self.notes[item.id] = (cur + " " + text).strip() if cur else text
+        self.message = "note kept; it is saved with your answer to this item"
+
+
+def run(proj: Project, annotator: str | None = None) -> None:
+    """Label the current batch of ``proj`` in this terminal."""
+    from al_cli.workflow import default_annotator
+
+    session = LabelSession(proj, annotator or default_annotator())
+    p = f" -p {proj.root}" if os.path.realpath(os.getcwd()) != os.path.realpath(proj.root) else ""
+    if session.missing_ids:
+        con.message("warning", f"{len(session.missing_ids)} queued id(s) are not in the pool and are "
+                               f"left out (first: {session.missing_ids[0]})")
+    if session.batch_size == 0:
+        con.line(f"nothing to label: no batch in queue.csv. next: {next_step(proj)}")
+        return
+    first = session.next_item()
+    if first is None:
+        _finish_message(proj, session, p, quit_=False, started=False)
+        return
+    term = Terminal()
+    outcome = "quit"
+    signum = 0
+    try:
+        with term:
+            outcome = drive(session, UI(session, term))
+    except (KeyboardInterrupt, EOFError):
+        outcome = "quit"
+    except Terminated as exc:
+        signum = exc.signum
+    finally:
+        term.restore()
+        session.close()
+    _finish_message(proj, session, p, quit_=outcome != "done", started=True)
+    if signum:
+        raise SystemExit(128 + signum)
+
+
+def _finish_message(proj: Project, s: LabelSession, p: str, *, quit_: bool, started: bool) -> None:
+    c = s.counts
+    if started:
+        rate = f", {s.rate:.1f} labels/min" if s.rate is not None else ""
+        con.line(f"{s.annotator}: {c.labeled} labeled, {c.skipped} skipped, {c.undone} undone "
+                 f"this session{rate}; every answer is saved in labels.csv")
+    left = s.remaining
+    others = s.taken_by_others
+    if quit_ and left:
+        con.line(f"stopped with {left} item(s) left for {s.annotator}; run 'al label{p}' to resume")
+    elif left == 0 and others:
+        con.line(f"nothing left for {s.annotator}: {others} item(s) of the batch are being labeled by "
+                 f"others (claims expire after {s.claim_ttl / 60:g} min). next: {next_step(proj)}")
+    elif not started:
+        con.line(f"nothing to label: the batch is answered. next: {next_step(proj)}")
+    else:
+        con.line(f"the batch is answered. next: {next_step(proj)}")

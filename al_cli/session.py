@@ -1,0 +1,556 @@
+"""The labeling session: which item to show next, and saving each answer at once.
+
+No terminal code lives here (the UI is ``labeler.py``); tests drive a
+:class:`LabelSession` directly, or through :func:`drive` with an ``ask`` callable.
+
+The label log (``labels.csv``) is the record of answers; every answer, skip and undo
+is appended and fsynced by :meth:`Project.append_labels` before the next item is
+chosen. Per annotator and id, the latest event decides the state of the item:
+
+- ``labeled``   answered; never shown to this annotator again.
+- ``skipped``   seen, not answered; comes back after the unseen items.
+- ``retracted`` an undo of that annotator's previous event on the id; shown again.
+
+Several annotators may label one project at once. Who gets which item is settled by
+an append-only ``claims.csv`` (``id,annotator,time,action``, action ``claim`` or
+``release``), written under the project lock when an item is first shown: an item
+another annotator claimed less than ``claim_ttl`` seconds ago, or answered, is not
+given out again. A crashed labeler's claims simply expire. A fixed share of the batch
+(``labeling.overlap``, chosen by hashing the id, see :func:`is_overlap`) ignores claims
+and other annotators' answers, so every annotator labels it and agreement can be
+measured later.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from al_cli import data as data_mod
+from al_cli import workflow as wf
+from al_cli.errors import DataError
+from al_cli.project import LABEL_COLUMNS, STATUSES, Project, now_iso
+
+CLAIMS_NAME = "claims.csv"
+CLAIM_COLUMNS = ["id", "annotator", "time", "action"]
+CLAIM_TTL = float(os.environ.get("AL_CLAIM_TTL", "1800"))  # seconds a claim holds an item
+TEXT_INLINE_MAX = 80  # longer values are shown as a wrapped paragraph, not a table cell
+
+
+# --------------------------------------------------------------------------- helpers
+def is_overlap(item_id: str, fraction: float) -> bool:
+    """Whether ``item_id`` is in the overlap share (shown to every annotator).
+
+    Deterministic and independent of the batch: ``sha256(id)`` read as a number in
+    [0, 1) below ``fraction``. The agreement report can recompute it from the id alone.
+    """
+    if fraction <= 0:
+        return False
+    if fraction >= 1:
+        return True
+    h = int.from_bytes(hashlib.sha256(str(item_id).encode("utf-8")).digest()[:8], "big")
+    return h / 2**64 < fraction
+
+
+TAG_RE = re.compile(r"#([\w-]+)")
+
+
+def format_tag(tag: str) -> str:
+    return "#" + re.sub(r"\s+", "-", tag.strip())
+
+
+def note_tags(note: str, tags: list[str] | None = None) -> list[str]:
+    """The tags in a note: ``#tag`` tokens (as the labeler writes them), in order.
+
+    With ``tags`` given, only those (compared case-insensitively, spaces as ``-``)
+    count; a note that is exactly a tag name counts too.
+    """
+    note = note or ""
+    found = TAG_RE.findall(note)
+    if tags is None:
+        return found
+    canon = {format_tag(t)[1:].lower(): t for t in tags}
+    out = [canon[f.lower()] for f in found if f.lower() in canon]
+    bare = note.strip().lower().replace(" ", "-")
+    if not out and bare in canon:
+        out = [canon[bare]]
+    return out
+
+
+def add_tag(note: str, tag: str) -> str:
+    """``note`` with ``#tag`` appended once."""
+    t = format_tag(tag)
+    if t in note.split():
+        return note
+    return (note.rstrip() + " " + t).strip()
+
+
+def display_columns(cfg) -> list[str]:
+    cols = cfg.labeling.display_columns or [*cfg.data.text_columns, *cfg.data.feature_columns]
+    return list(dict.fromkeys(cols))
+
+
+@dataclass
+class ItemView:
+    """What the UI shows for one queued row."""
+
+    id: str
+    fields: list[tuple[str, str, bool]]  # (column, value, shown as a paragraph)
+    prediction: tuple[str, float] | None = None
+    purpose: str = ""
+
+
+def _fmt_value(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        if v != v:
+            return ""
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else f"{v:g}"
+    if isinstance(v, (np.floating,)):
+        return _fmt_value(float(v))
+    if isinstance(v, (np.integer,)):
+        return str(int(v))
+    return str(v)
+
+
+def load_views(proj: Project, ids: list[str], purposes: dict[str, str] | None = None) -> dict[str, ItemView]:
+    """Read the pool once and keep only the queued rows, formatted for display."""
+    cfg = proj.config
+    path = wf.pool_path(proj)
+    cols = display_columns(cfg)
+    df = data_mod.read_table(path, "pool")
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        where = "labeling.display_columns" if cfg.labeling.display_columns else "data columns"
+        raise DataError(f"{path}: column '{missing[0]}' ({where} in al.yaml) not found in the pool")
+    pool_ids = data_mod.ids_for(df, cfg.data.id_column, path)
+    pos = pd.Series(np.arange(len(pool_ids)), index=pool_ids.to_numpy())
+    wanted = pos.reindex(ids)
+    wanted = wanted[~wanted.isna()].astype(int)
+    sub = df.iloc[wanted.to_numpy()][cols]
+    text_cols = set(cfg.data.text_columns)
+    preds = _predictions(proj, list(wanted.index)) if cfg.labeling.show_prediction else {}
+    out: dict[str, ItemView] = {}
+    for item_id, values in zip(wanted.index, sub.itertuples(index=False, name=None)):
+        fields = []
+        for c, v in zip(cols, values):
+            s = _fmt_value(v)
+            fields.append((str(c), s, c in text_cols or len(s) > TEXT_INLINE_MAX or "\n" in s))
+        out[item_id] = ItemView(item_id, fields, preds.get(item_id), (purposes or {}).get(item_id, ""))
+    return out
+
+
+def _predictions(proj: Project, ids: list[str]) -> dict[str, tuple[str, float]]:
+    path = proj.scores_path
+    if not path.exists():
+        return {}
+    try:
+        sc = pd.read_csv(path, dtype={"id": str, "predicted": str}, keep_default_na=False,
+                         usecols=lambda c: c in ("id", "predicted", "confidence"))
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError):
+        return {}
+    if not {"id", "predicted", "confidence"} <= set(sc.columns):
+        return {}
+    sc = sc[sc["id"].isin(set(ids))]
+    conf = pd.to_numeric(sc["confidence"], errors="coerce")
+    return {i: (p, float(c)) for i, p, c in zip(sc["id"], sc["predicted"], conf) if p and c == c}
+
+
+# --------------------------------------------------------------------------- append-only tails
+class _Tail:
+    """Incremental reader of an append-only CSV: yields the complete new lines only."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset = 0
+        self.partial = b""  # bytes after the last newline (a torn or in-flight line)
+
+    def read(self) -> list[list[str]]:
+        try:
+            size = self.path.stat().st_size
+        except FileNotFoundError:
+            self.offset, self.partial = 0, b""
+            return []
+        if size < self.offset:  # replaced or truncated: start over
+            self.offset, self.partial = 0, b""
+        if size == self.offset:
+            return []
+        with open(self.path, "rb") as fh:
+            fh.seek(self.offset)
+            data = fh.read(size - self.offset)
+        self.offset += len(data)
+        data = self.partial + data
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            self.partial = data
+            return []
+        self.partial = data[cut + 1:]
+        out = []
+        for line in data[:cut].decode("utf-8", errors="replace").split("\n"):
+            if not line.strip():
+                continue
+            try:
+                out.append(next(csv.reader([line])))
+            except (csv.Error, StopIteration):
+                continue
+        return out
+
+    @property
+    def ends_clean(self) -> bool:
+        return not self.partial
+
+
+# --------------------------------------------------------------------------- the session
+@dataclass
+class Action:
+    """What the annotator did with the shown item (returned by an ``ask`` callable)."""
+
+    kind: str  # "label" | "skip" | "undo" | "quit"
+    label: str | None = None
+    seconds: float = 0.0
+    note: str = ""
+
+
+@dataclass
+class _Counts:
+    labeled: int = 0
+    skipped: int = 0
+    undone: int = 0
+    seconds: float = 0.0
+
+
+class LabelSession:
+    """One annotator labeling the current batch of one project.
+
+    ``next_item()`` claims and returns the item to show (the same one until it is
+    answered, skipped or undone); ``answer``/``skip``/``undo`` append to the label log
+    at once. ``views`` maps id -> :class:`ItemView`; by default the pool is read once
+    here (``load_views``), so nothing per item touches the disk but the appends and a
+    read of the bytes other labelers appended since.
+    """
+
+    def __init__(self, project: Project, annotator: str, *, claim_ttl: float = CLAIM_TTL,
+                 clock: Callable[[], float] = time.time, views: dict[str, ItemView] | None = None):
+        if not annotator or not str(annotator).strip():
+            raise DataError("--annotator: an annotator name is required")
+        self.project = project
+        self.annotator = str(annotator).strip()
+        self.cfg = project.config
+        self.labels = list(self.cfg.labels)
+        self.keys = self.cfg.label_keys()
+        self.tags = [str(t) for t in self.cfg.labeling.tags]
+        self.overlap = float(self.cfg.labeling.overlap)
+        self.claim_ttl = float(claim_ttl)
+        self.clock = clock
+        self.round = wf.current_round(project)
+        self.claims_path = project.root / CLAIMS_NAME
+
+        q = wf.read_queue(project)
+        self.queue_ids: list[str] = list(dict.fromkeys(q["id"].astype(str)))
+        purposes = dict(zip(q["id"].astype(str), q["purpose"].astype(str))) if "purpose" in q else {}
+        self.views = views if views is not None else (load_views(project, self.queue_ids, purposes)
+                                                      if self.queue_ids else {})
+        self.missing_ids = [i for i in self.queue_ids if i not in self.views]
+        self.queue_ids = [i for i in self.queue_ids if i in self.views]
+        self._qset = set(self.queue_ids)
+        self._overlap = {i for i in self.queue_ids if is_overlap(i, self.overlap)}
+
+        # state from the logs, kept current by reading what others append
+        self._mine: dict[str, str] = {}            # id -> my latest status
+        self._mine_seq: dict[str, int] = {}        # id -> position of that event
+        self._done_by: dict[str, set[str]] = {}    # id -> annotators whose latest answer stands
+        self._claims: dict[str, dict[str, tuple[str, float]]] = {}  # id -> annotator -> (action, t)
+        self._seq = 0
+        self._labels_tail = _Tail(project.labels_path)
+        self._claims_tail = _Tail(self.claims_path)
+        self._refresh()
+
+        # undo history: my events on this batch in log order (resume keeps undo working)
+        self._history: list[str] = [i for i, _ in sorted(
+            ((i, s) for i, s in self._mine_seq.items() if self._mine.get(i) in ("labeled", "skipped")),
+            key=lambda t: t[1])]
+        self._front: list[str] = []   # undone items, shown before anything else
+        self.current: str | None = None
+        self.counts = _Counts()
+        self.last_row: dict | None = None
+
+    # ------------------------------------------------------------------ log events
+    def _apply_label(self, rec: list[str]) -> None:
+        if len(rec) != len(LABEL_COLUMNS) or rec[-1] not in STATUSES or not rec[0] or rec[0] == "id":
+            return
+        item_id, label, ann, status = rec[0], rec[1], rec[2], rec[-1]
+        if item_id not in self._qset:
+            return
+        self._seq += 1
+        if ann == self.annotator:
+            self._mine[item_id] = status
+            self._mine_seq[item_id] = self._seq
+        if status == "labeled" and label in self.labels:
+            self._done_by.setdefault(item_id, set()).add(ann)
+        elif status == "retracted":
+            self._done_by.get(item_id, set()).discard(ann)
+
+    def _apply_claim(self, rec: list[str]) -> None:
+        if len(rec) != len(CLAIM_COLUMNS) or rec[0] not in self._qset or rec[3] not in ("claim", "release"):
+            return
+        try:
+            t = float(rec[2])
+        except ValueError:
+            return
+        self._claims.setdefault(rec[0], {})[rec[1]] = (rec[3], t)
+
+    def _refresh(self) -> None:
+        for rec in self._labels_tail.read():
+            self._apply_label(rec)
+        for rec in self._claims_tail.read():
+            self._apply_claim(rec)
+
+    # ------------------------------------------------------------------ availability
+    def _claimed_by_other(self, item_id: str, now: float) -> bool:
+        for ann, (action, t) in self._claims.get(item_id, {}).items():
+            if ann != self.annotator and action == "claim" and now - t < self.claim_ttl:
+                return True
+        return False
+
+    def _open_for_me(self, item_id: str, now: float) -> bool:
+        if self._mine.get(item_id) == "labeled":
+            return False
+        if item_id in self._overlap:
+            return True
+        if self._done_by.get(item_id, set()) - {self.annotator}:
+            return False
+        return not self._claimed_by_other(item_id, now)
+
+    def _candidates(self) -> list[str]:
+        skipped = sorted((i for i in self.queue_ids if self._mine.get(i) == "skipped"),
+                         key=lambda i: self._mine_seq.get(i, 0))
+        unseen = [i for i in self.queue_ids if self._mine.get(i) in (None, "retracted")]
+        return list(dict.fromkeys([*self._front, *unseen, *skipped]))
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def batch_size(self) -> int:
+        return len(self.queue_ids)
+
+    @property
+    def answered(self) -> int:
+        """Items of this batch whose latest event by this annotator is an answer."""
+        return sum(1 for i in self.queue_ids if self._mine.get(i) == "labeled")
+
+    @property
+    def remaining(self) -> int:
+        """Items still open to this annotator (the shown one included)."""
+        now = self.clock()
+        return sum(1 for i in self.queue_ids if self._open_for_me(i, now) or i == self.current)
+
+    @property
+    def total(self) -> int:
+        return self.answered + self.remaining
+
+    @property
+    def position(self) -> int:
+        """1-based position of the shown item in this annotator's share of the batch."""
+        return self.answered + 1
+
+    @property
+    def taken_by_others(self) -> int:
+        now = self.clock()
+        return sum(1 for i in self.queue_ids
+                   if self._mine.get(i) != "labeled" and not self._open_for_me(i, now) and i != self.current)
+
+    @property
+    def rate(self) -> float | None:
+        """Answers per minute of time spent on items in this session (None before one)."""
+        if self.counts.labeled == 0 or self.counts.seconds <= 0:
+            return None
+        return self.counts.labeled / (self.counts.seconds / 60.0)
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._history)
+
+    def view(self, item_id: str) -> ItemView:
+        return self.views[item_id]
+
+    def next_item(self) -> ItemView | None:
+        """The item to show: the current one, else the next one this annotator may claim."""
+        if self.current is not None:
+            return self.views[self.current]
+        self._refresh()
+        now = self.clock()
+        for item_id in self._candidates():
+            if not self._open_for_me(item_id, now):
+                continue
+            if self._claim(item_id):
+                self.current = item_id
+                if item_id in self._front:
+                    self._front.remove(item_id)
+                return self.views[item_id]
+        return None
+
+    def answer(self, label: str, seconds: float, note: str = "") -> dict:
+        """Record ``label`` for the shown item (appended and fsynced on return)."""
+        if label not in self.labels:
+            raise ValueError(f"label {label!r} is not in the label set ({', '.join(self.labels)})")
+        item_id = self._require_current()
+        row = self._row(item_id, label, seconds, note, "labeled")
+        self.project.append_labels([row])
+        self._apply_label(self._rec(row))
+        self._history.append(item_id)
+        self.counts.labeled += 1
+        self.counts.seconds += row["seconds"]
+        self.current = None
+        self.last_row = row
+        return row
+
+    def skip(self, seconds: float, note: str = "") -> dict:
+        """Record a skip; the item comes back after the unseen ones (and may go to others)."""
+        item_id = self._require_current()
+        row = self._row(item_id, "", seconds, note, "skipped")
+        self.project.append_labels([row])
+        self._apply_label(self._rec(row))
+        self._history.append(item_id)
+        self.counts.skipped += 1
+        self.counts.seconds += row["seconds"]
+        self.current = None
+        self.last_row = row
+        self._release(item_id)
+        return row
+
+    def undo(self) -> str | None:
+        """Retract this annotator's previous answer or skip; that item is shown next.
+
+        Appends a ``retracted`` row (the old row stays). Returns the id, or None when
+        there is nothing to undo.
+        """
+        if not self._history:
+            return None
+        item_id = self._history.pop()
+        row = self._row(item_id, "", 0.0, "", "retracted")
+        self.project.append_labels([row])
+        self._apply_label(self._rec(row))
+        self.counts.undone += 1
+        front = [item_id] + ([self.current] if self.current is not None else [])
+        self._front = [*front, *[i for i in self._front if i not in front]]
+        self.current = None
+        self.last_row = row
+        return item_id
+
+    def close(self) -> None:
+        """Release the claim on the shown, unanswered item so others may take it."""
+        if self.current is not None:
+            try:
+                self._release(self.current)
+            except Exception:  # noqa: BLE001 - best effort: an unreleased claim just expires
+                pass
+            self.current = None
+
+    # ------------------------------------------------------------------ internals
+    def _require_current(self) -> str:
+        if self.current is None:
+            raise RuntimeError("no item is shown: call next_item() first")
+        return self.current
+
+    def _row(self, item_id: str, label: str, seconds: float, note: str, status: str) -> dict:
+        try:
+            secs = float(seconds)
+        except (TypeError, ValueError):
+            secs = 0.0
+        if not secs >= 0 or secs == float("inf"):
+            secs = 0.0
+        return {"id": item_id, "label": label, "annotator": self.annotator, "time": now_iso(),
+                "round": self.round, "seconds": round(secs, 3), "note": note or "", "status": status}
+
+    @staticmethod
+    def _rec(row: dict) -> list[str]:
+        return [str(row[c]) for c in LABEL_COLUMNS]
+
+    def _claim(self, item_id: str) -> bool:
+        """Claim ``item_id`` under the project lock unless someone else just did."""
+        if item_id in self._overlap:
+            return True  # shown to everyone: no claim needed
+        with self.project.lock():
+            self._refresh()
+            now = self.clock()
+            if not self._open_for_me(item_id, now):
+                return False
+            mine = self._claims.get(item_id, {}).get(self.annotator)
+            if mine is not None and mine[0] == "claim" and now - mine[1] < self.claim_ttl / 2:
+                return True  # still ours (resume after a crash or an undo)
+            self._write_claim(item_id, "claim", now)
+        return True
+
+    def _release(self, item_id: str) -> None:
+        if item_id in self._overlap:
+            return
+        mine = self._claims.get(item_id, {}).get(self.annotator)
+        if mine is None or mine[0] != "claim":
+            return
+        with self.project.lock():
+            self._refresh()
+            self._write_claim(item_id, "release", self.clock())
+
+    def _write_claim(self, item_id: str, action: str, t: float) -> None:
+        """Append one claim line; the caller holds the lock and has just refreshed.
+
+        Flushed, not fsynced: a claim lost in a power cut only means two annotators
+        may see the same item, never a wrong or lost label.
+        """
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        path = self.claims_path
+        new = not path.exists() or path.stat().st_size == 0
+        if new:
+            w.writerow(CLAIM_COLUMNS)
+        elif not self._claims_tail.ends_clean:
+            buf.write("\n")  # a torn last line gets its own line and is skipped on read
+        w.writerow([item_id, self.annotator, f"{t:.3f}", action])
+        with open(path, "ab") as fh:
+            fh.write(buf.getvalue().encode("utf-8"))
+            fh.flush()
+        self._refresh()
+
+
+# --------------------------------------------------------------------------- driving
+def drive(session: LabelSession, ask: Callable[[LabelSession, ItemView], Action]) -> str:
+    """Show items through ``ask`` until the batch is done or the annotator quits.
+
+    ``ask(session, item)`` returns an :class:`Action`. Returns ``"done"`` or ``"quit"``.
+    """
+    try:
+        while True:
+            item = session.next_item()
+            if item is None:
+                return "done"
+            act = ask(session, item)
+            if act.kind == "label":
+                session.answer(act.label, act.seconds, act.note)
+            elif act.kind == "skip":
+                session.skip(act.seconds, act.note)
+            elif act.kind == "undo":
+                session.undo()
+            elif act.kind == "quit":
+                return "quit"
+            else:
+                raise ValueError(f"unknown action {act.kind!r}")
+    finally:
+        session.close()
+
+
+def next_step(proj: Project) -> str:
+    """The command to run after labeling (what ``al status`` would say)."""
+    try:
+        return wf.status(proj).next_command
+    except Exception:  # noqa: BLE001 - the hint must never fail the labeler
+        return "al retrain"
