@@ -32,6 +32,9 @@ BASE_STRATEGIES = (
 DIVERSITY = ("none", "kmeans", "kcenter")
 SEED_STRATEGIES = ("kmeans", "random")
 RESERVED_KEYS = set("suqn?")
+# Default answer keys: 1..9 in the order of the label set (DESIGN.md), then 0, then letters
+# that are not command keys. Labels beyond these have no key (import still works).
+DEFAULT_KEYS = "1234567890" + "".join(c for c in "abcdefghijklmoprtvwxyz" if c not in RESERVED_KEYS)
 
 
 @dataclass
@@ -96,7 +99,7 @@ class Config:
         """key -> label; default 1..9 in the order of the label set."""
         if self.labeling.keys:
             return {str(k): lab for lab, k in self.labeling.keys.items()}
-        return {str(i + 1): lab for i, lab in enumerate(self.labels[:9])}
+        return {k: lab for k, lab in zip(DEFAULT_KEYS, self.labels)}
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -210,11 +213,6 @@ def validate(cfg: Config, where: str = "al.yaml") -> None:
         bad = [k for k in keys if k in RESERVED_KEYS]
         _expect(not bad, where, "labeling.keys",
                 f"uses reserved key {bad[0]!r} (s skip, u undo, n note, ? help, q quit)")
-    elif len(labels) > 9:
-        raise ConfigError(
-            f"{where}: field 'labeling.keys' is required with more than 9 labels "
-            "(default keys are 1..9)"
-        )
 
 
 def _num(x: Any) -> bool:

@@ -29,8 +29,9 @@ def read_table(path: Path, what: str = "data file") -> pd.DataFrame:
                 raise DataError(
                     f"{path}: reading Parquet needs pyarrow (pip install 'al-cli[parquet]')"
                 ) from None
-        sep = "\t" if suffix in (".tsv", ".tab") else ","
-        return pd.read_csv(path, sep=sep, encoding="utf-8", low_memory=False)
+        sep = "\t" if suffix in (".tsv", ".tab") else sniff_delimiter(path)
+        # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first name
+        return pd.read_csv(path, sep=sep, encoding="utf-8-sig", low_memory=False)
     except DataError:
         raise
     except UnicodeDecodeError as exc:
@@ -44,6 +45,21 @@ def read_table(path: Path, what: str = "data file") -> pd.DataFrame:
         raise DataError(f"{path}: not a readable CSV ({msg})") from None
     except (OSError, ValueError) as exc:
         raise DataError(f"{path}: cannot read {what} ({type(exc).__name__}: {exc})") from None
+
+
+def sniff_delimiter(path: Path) -> str:
+    """',' unless the header line is clearly split by ';', tab or '|' (European exports)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64 * 1024)
+    except OSError:
+        return ","
+    first = head.split(b"\n", 1)[0].decode("utf-8", errors="ignore")
+    counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    if best != "," and counts[best] > counts[","]:
+        return best
+    return ","
 
 
 def check_columns(df: pd.DataFrame, columns: list[str], path: Path, what: str) -> None:

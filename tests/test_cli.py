@@ -316,3 +316,24 @@ def test_pool_rows_appended_are_picked_up_and_changes_reported(cli, project, tab
     pd.concat([df, extra]).to_csv(tabular_csv, index=False)
     r = cli("score", "-p", project, "--json")
     assert r.code == 0 and "changed" in r.stderr
+
+
+def test_excel_bom_and_semicolon_csv(cli, tmp_path):
+    f = tmp_path / "excel.csv"
+    f.write_bytes("\ufeffid;x;colour\n1;0,5;red\n2;1,5;blue\n3;2,5;red\n".encode("utf-8"))
+    r = cli("init", tmp_path / "p", "--data", f, "--id-column", "id", "--labels", "a,b", "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["feature_columns"] == ["x", "colour"]
+
+
+def test_more_than_nine_labels_get_keys(cli, tmp_path):
+    from al_cli.project import Project
+
+    f = tmp_path / "digits.csv"
+    pd.DataFrame({"id": range(40), "v": range(40)}).to_csv(f, index=False)
+    labels = ",".join(f"d{i}" for i in range(12))
+    r = cli("init", tmp_path / "p", "--data", f, "--id-column", "id", "--labels", labels)
+    assert r.code == 0, r.stderr
+    keys = Project.open(tmp_path / "p").config.label_keys()
+    assert list(keys)[:10] == list("1234567890") and len(keys) == 12
+    assert not set(keys) & set("suqn?")
