@@ -301,6 +301,7 @@ class Screen:
 
     def help_text(self) -> Text:
         t = Text()
+        t.append("help · press any key to go back\n\n", style="reverse")
         t.append("keys\n", style="bold")
         for k, lab in self.label_keys.items():
             t.append(f"  {k:<6}", style="bold")
@@ -317,8 +318,7 @@ class Screen:
             t.append("\ntags (in the note prompt: Tab or their number)\n", style="bold")
             for i, tag in enumerate(self.s.tags[:9]):
                 t.append(f"  {i + 1} {tag}\n")
-        t.append("\nEach answer is saved before the next item is shown. Press any key to go back.",
-                 style="dim")
+        t.append("\nEach answer is saved before the next item is shown.", style="dim")
         return t
 
 
@@ -419,9 +419,7 @@ class UI:
             elif len(key) == 1 and key.isprintable():
                 buf += key
                 cycle = -1
-        self.draw(item, scroll)
-        self.message = ""
-        return self.notes.get(item.id, "")
+        return self.notes.get(item.id, "")  # the caller redraws, with self.message
 
     def _add_note(self, item: ItemView, text: str) -> None:
         text = " ".join(text.split())
