@@ -62,6 +62,20 @@ def sniff_delimiter(path: Path) -> str:
     return ","
 
 
+def read_column(path: Path, column: str, what: str) -> pd.Series:
+    """One column of a CSV/Parquet pool, without loading the others."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path, columns=[column])[column]
+        sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else sniff_delimiter(path)
+        return pd.read_csv(path, sep=sep, usecols=[column], encoding="utf-8-sig")[column]
+    except (ValueError, KeyError):
+        raise DataError(f"{path}: {what} column '{column}' not found") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise DataError(f"{path}: cannot read {what} column '{column}' ({exc})") from None
+
+
 def check_columns(df: pd.DataFrame, columns: list[str], path: Path, what: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:

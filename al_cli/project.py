@@ -165,7 +165,7 @@ class Project:
 
     def resolve(self, rel: str) -> Path:
         p = Path(rel)
-        return p if p.is_absolute() else (self.root / p)
+        return p if p.is_absolute() else Path(os.path.normpath(self.root / p))
 
     def write_config(self, cfg: config_mod.Config) -> None:
         atomic_write_text(self.config_path, config_mod.dump(cfg))

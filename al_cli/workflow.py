@@ -709,6 +709,17 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
     available = _available(proj, pf)
     if not available.any():
         raise ProjectError("every pool row is labeled or held out: nothing left to query")
+    cost_arr = None  # checked before the (slower) scoring
+    if cost_col:
+        col = data_mod.read_column(pool_path(proj), cost_col, "cost")
+        if len(col) != pf.n_rows:
+            raise DataError(f"{pool_path(proj)}: the pool changed while querying; run 'al score' again")
+        try:
+            cost_arr = strat.column_cost(pd.to_numeric(col, errors="coerce").to_numpy(dtype=float), ids=pf.ids)
+        except AlError as exc:
+            raise DataError(f"{pool_path(proj)}: cost column '{cost_col}': {exc.message}") from None
+    elif cost_mode == "learned":
+        cost_arr = _learned_cost(proj, pf)
     version = proj.latest_model_version() or 0
     rng = _rng(proj, version, len(eff))
     X_model = pf.X
@@ -722,14 +733,6 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
     dens = None
     if dens_w:
         dens = strat.representativeness(X_model, rng)
-    cost_arr = None
-    if cost_col:
-        df, _ = read_pool(proj)
-        if cost_col not in df.columns:
-            raise DataError(f"{pool_path(proj)}: cost column '{cost_col}' not found")
-        cost_arr = strat.column_cost(pd.to_numeric(df[cost_col], errors="coerce").to_numpy(dtype=float))
-    elif cost_mode == "learned":
-        cost_arr = _learned_cost(proj, pf)
     reference = None
     if div == "kcenter":
         tp, _, _, _ = training_set(proj, pf)

@@ -337,3 +337,30 @@ def test_more_than_nine_labels_get_keys(cli, tmp_path):
     keys = Project.open(tmp_path / "p").config.label_keys()
     assert list(keys)[:10] == list("1234567890") and len(keys) == 12
     assert not set(keys) & set("suqn?")
+
+
+def test_cost_column_and_learned_cost(cli, tmp_path, tabular_csv):
+    df = pd.read_csv(tabular_csv)
+    df["minutes"] = [1.0 + (i % 7) for i in range(len(df))]
+    pool = tmp_path / "costly.csv"
+    df.to_csv(pool, index=False)
+    p = tmp_path / "c"
+    assert cli("init", p, "--data", pool, "--id-column", "id", "--feature-columns", "x1,x2,colour",
+               "--labels", "a,b,c").code == 0
+    assert cli("seed", "-p", p, "--size", "15").code == 0
+    assert cli("label", "-p", p, "--import", tmp_path / "answers.csv", "--queued-only").code == 0
+    assert cli("retrain", "-p", p).code == 0
+    r = cli("query", "-p", p, "--size", "5", "--cost-column", "minutes", "--json", "--explain")
+    assert r.code == 0, r.stderr
+    costs = [row["cost"] for row in r.json()["explain"]]
+    assert all(c >= 1.0 for c in costs) and len(costs) == 5
+    r = cli("query", "-p", p, "--size", "5", "--cost-column", "nosuch")
+    one_error_line(r, "cost column 'nosuch' not found")
+    r = cli("query", "-p", p, "--size", "5", "--cost", "learned")
+    assert r.code == 0 and "timed label" in r.stderr  # imports carry no seconds: equal cost
+    df.loc[4, "minutes"] = -3
+    df.to_csv(pool, index=False)
+    r = cli("query", "-p", p, "--size", "5", "--cost-column", "minutes")
+    assert r.code == 1 and "changed" in r.stderr  # the pool edit is reported ...
+    last = r.stderr.strip().splitlines()[-1]  # ... and the bad cost named
+    assert last.startswith("error: ") and "costly.csv" in last and "'minutes'" in last and "r004" in last
