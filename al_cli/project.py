@@ -333,10 +333,22 @@ class Project:
             raise IntegrityError(
                 f"{jpath}: sha256 does not match {mpath.name}; refusing to load a file al did not write"
             )
+        key = (str(jpath.resolve()), man["sha256"])
+        if key in _MODEL_MEMO:  # same file, same verified bytes: skip unpickling again
+            return _MODEL_MEMO[key], man
         try:
-            return joblib.load(jpath), man
+            bundle = joblib.load(jpath)
         except Exception as exc:  # noqa: BLE001 - corrupt pickle of ours
             raise IntegrityError(f"{jpath}: cannot be loaded ({type(exc).__name__}: {exc})") from None
+        while len(_MODEL_MEMO) >= 8:
+            _MODEL_MEMO.pop(next(iter(_MODEL_MEMO)))
+        _MODEL_MEMO[key] = bundle
+        return bundle, man
+
+
+# Models already unpickled in this process, by (path, verified sha256): a process running
+# several commands (tests, 'al simulate') loads each model version once. Read-only use.
+_MODEL_MEMO: dict[tuple[str, str], Any] = {}
 
 
 def _cell(v: Any) -> str:

@@ -209,11 +209,16 @@ def load_features(proj: Project) -> feat.PoolFeatures:
     stamp = feat.pool_file_key(path) + "|" + feat.feature_config_key(cfg)
     cache_file = proj.cache_dir / "features.joblib"
     if cache_file.exists():
+        hit = _memo_get(_FEATURES_MEMO, cache_file, stamp)
+        if hit is not None:
+            return hit
         try:
             blob = joblib.load(cache_file)
             if isinstance(blob, dict) and blob.get("stamp") == stamp:
-                return feat.PoolFeatures(blob["ids"], blob["X"], blob["transformer"], blob["key"],
-                                         blob["n_rows"], cached=True)
+                pf = feat.PoolFeatures(blob["ids"], blob["X"], blob["transformer"], blob["key"],
+                                       blob["n_rows"], cached=True)
+                _memo_put(_FEATURES_MEMO, cache_file, stamp, pf)
+                return pf
         except Exception:  # noqa: BLE001 - a corrupt cache is treated as empty
             warn(f"{cache_file}: unreadable cache, rebuilding it")
     df, ids = read_pool(proj)
@@ -223,9 +228,43 @@ def load_features(proj: Project) -> feat.PoolFeatures:
     blob = {"stamp": stamp, "ids": ids_arr, "X": X, "transformer": tr, "key": key, "n_rows": len(df)}
     try:
         atomic_joblib_dump(cache_file, blob)
+        _memo_put(_FEATURES_MEMO, cache_file, stamp,
+                  feat.PoolFeatures(ids_arr, X, tr, key, len(df), cached=True))
     except OSError as exc:
         warn(f"{cache_file}: cannot write the feature cache ({exc}); continuing without it")
     return feat.PoolFeatures(ids_arr, X, tr, key, len(df), cached=False)
+
+
+# In-process memo of the feature cache: a process that runs several commands on a project
+# (tests, 'al simulate') skips unpickling cache/features.joblib while the file is unchanged
+# (same path, size and mtime, same stamp). A CLI call reads it once anyway.
+_FEATURES_MEMO: dict[str, tuple[tuple, Any]] = {}
+_MEMO_SIZE = 8
+
+
+def _memo_key(path: Path, stamp: str) -> tuple | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (stamp, st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _memo_get(memo: dict, path: Path, stamp: str):
+    key = _memo_key(path, stamp)
+    hit = memo.get(str(path.resolve()))
+    return hit[1] if key is not None and hit is not None and hit[0] == key else None
+
+
+def _memo_put(memo: dict, path: Path, stamp: str, value: Any) -> None:
+    key = _memo_key(path, stamp)
+    if key is None:
+        return
+    name = str(path.resolve())
+    memo.pop(name, None)
+    while len(memo) >= _MEMO_SIZE:
+        memo.pop(next(iter(memo)))
+    memo[name] = (key, value)
 
 
 def _rng(proj: Project, *salt: int) -> np.random.Generator:
