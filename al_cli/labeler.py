@@ -213,6 +213,7 @@ class Screen:
               message: str, help_open: bool) -> tuple[str, int]:
         """The whole screen as one string, and the scroll offset actually used."""
         width, height = self.term.size()
+        self.console.size = (width, height)
         s = self.s
         top: list[list[Segment]] = []
         head = Text()
@@ -225,16 +226,16 @@ class Screen:
         if item.purpose == "audit":
             pos.append("  (audit sample)", style="dim")
         top += self._lines(pos, width)
-        bar_w = max(10, min(40, width - 40))
+        bar_w = max(10, min(30, width - 62))
         filled = int(round(bar_w * done / total))
-        bar = Text()
+        bar = Text(no_wrap=True, overflow="ellipsis")
         bar.append("━" * filled, style="green")
         bar.append("━" * (bar_w - filled), style="grey37")
         rate = s.rate
         bar.append(f"  {100 * done // total:3d}%  ")
         bar.append(f"{rate:.1f} labels/min" if rate is not None else "– labels/min", style="bold")
         c = s.counts
-        bar.append(f"  ·  this session: {c.labeled} labeled, {c.skipped} skipped", style="dim")
+        bar.append(f"  ·  session: {c.labeled} labeled, {c.skipped} skipped", style="dim")
         top += self._lines(bar, width)
         if s.cfg.labeling.show_prediction:
             g = Text()
@@ -439,7 +440,11 @@ def run(proj: Project, annotator: str | None = None) -> None:
     from al_cli.workflow import default_annotator
 
     session = LabelSession(proj, annotator or default_annotator())
-    p = f" -p {proj.root}" if os.path.realpath(os.getcwd()) != os.path.realpath(proj.root) else ""
+    try:
+        here = os.path.realpath(os.getcwd())
+    except OSError:  # the current folder was deleted
+        here = ""
+    p = f" -p {proj.root}" if here != os.path.realpath(proj.root) else ""
     if session.missing_ids:
         con.message("warning", f"{len(session.missing_ids)} queued id(s) are not in the pool and are "
                                f"left out (first: {session.missing_ids[0]})")
@@ -475,7 +480,7 @@ def _finish_message(proj: Project, s: LabelSession, p: str, *, quit_: bool, star
         con.line(f"{s.annotator}: {c.labeled} labeled, {c.skipped} skipped, {c.undone} undone "
                  f"this session{rate}; every answer is saved in labels.csv")
     left = s.remaining
-    others = s.taken_by_others
+    others = s.claimed_by_others
     if quit_ and left:
         con.line(f"stopped with {left} item(s) left for {s.annotator}; run 'al label{p}' to resume")
     elif left == 0 and others:

@@ -351,6 +351,7 @@ class LabelSession:
     @property
     def remaining(self) -> int:
         """Items still open to this annotator (the shown one included)."""
+        self._refresh()
         now = self.clock()
         return sum(1 for i in self.queue_ids if self._open_for_me(i, now) or i == self.current)
 
@@ -364,10 +365,14 @@ class LabelSession:
         return self.answered + 1
 
     @property
-    def taken_by_others(self) -> int:
+    def claimed_by_others(self) -> int:
+        """Unanswered items another annotator is working on now (not open to this one)."""
+        self._refresh()
         now = self.clock()
         return sum(1 for i in self.queue_ids
-                   if self._mine.get(i) != "labeled" and not self._open_for_me(i, now) and i != self.current)
+                   if self._mine.get(i) != "labeled" and i != self.current and i not in self._overlap
+                   and not (self._done_by.get(i, set()) - {self.annotator})
+                   and self._claimed_by_other(i, now))
 
     @property
     def rate(self) -> float | None:
@@ -553,4 +558,4 @@ def next_step(proj: Project) -> str:
     try:
         return wf.status(proj).next_command
     except Exception:  # noqa: BLE001 - the hint must never fail the labeler
-        return "al retrain"
+        return f"al retrain -p {proj.root}"

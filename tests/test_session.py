@@ -287,7 +287,7 @@ def test_another_annotators_claim_expires(proj):
     b.answer("pos", 1.0)
     now[0] += 61
     assert b.next_item().id == q[0]  # ana's claim expired
-    assert b.taken_by_others == 0
+    assert b.claimed_by_others == 0
 
 
 def test_quitting_releases_the_shown_item(proj):
@@ -307,7 +307,9 @@ def test_resume_keeps_my_own_claim(proj):
     assert b.next_item().id == q[1]
     a2 = LabelSession(proj, "ana")
     assert a2.next_item().id == q[0]
-    assert a2.taken_by_others == 1  # bob's item
+    assert a2.claimed_by_others == 1  # bob's item
+    b.answer("pos", 1.0)
+    assert a2.claimed_by_others == 0  # answered, no longer "being labeled"
 
 
 def test_overlap_items_go_to_everyone(proj):
@@ -449,3 +451,12 @@ def test_property_log_matches_a_model_of_the_session(base, actions):
         assert eff.set_index("id")["label"].to_dict() == expected
         assert s.answered == len(expected)
         assert s.remaining == len(q) - len(expected)
+
+
+def test_a_batch_answered_by_someone_else_leaves_nothing(proj, tmp_path):
+    q = queue(proj)
+    pd.DataFrame({"id": q, "label": "pos"}).to_csv(tmp_path / "key.csv", index=False)
+    wf.label_import(proj, tmp_path / "key.csv", annotator="answer-key")
+    s = LabelSession(proj, "ana")
+    assert s.next_item() is None
+    assert s.remaining == 0 and s.claimed_by_others == 0
