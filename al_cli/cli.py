@@ -127,7 +127,9 @@ def init(
     if res.text_columns:
         con.line(f"  text: {', '.join(res.text_columns)}")
     if res.feature_columns:
-        con.line(f"  features: {', '.join(res.feature_columns)}")
+        cols = res.feature_columns
+        shown = ", ".join(cols[:12]) + (f", ... ({len(cols)} columns)" if len(cols) > 12 else "")
+        con.line(f"  features: {shown}")
     if res.validation:
         con.line(f"  validation: {res.validation} ({res.n_validation} rows)")
     con.line(f"next: al seed -p {res.path} --size {batch_size}")
