@@ -189,20 +189,34 @@ def validate(cfg: Config, where: str = "al.yaml") -> None:
     _expect(_num(s.cost_lambda) and s.cost_lambda >= 0, where, "strategy.cost_lambda",
             "must be a number >= 0")
     _expect(s.cost in (None, "learned"), where, "strategy.cost", "must be 'learned' or null")
-    _expect(isinstance(s.candidate_factor, int) and s.candidate_factor >= 1, where,
-            "strategy.candidate_factor", "must be an integer >= 1")
-    _expect(isinstance(s.committee_size, int) and s.committee_size >= 2, where,
-            "strategy.committee_size", "must be an integer >= 2")
-    _expect(isinstance(cfg.batch_size, int) and cfg.batch_size >= 1, where, "batch_size",
+    _expect(_int(s.candidate_factor) and 1 <= s.candidate_factor <= 1000, where,
+            "strategy.candidate_factor", "must be an integer from 1 to 1000")
+    _expect(_int(s.committee_size) and 2 <= s.committee_size <= 100, where,
+            "strategy.committee_size", "must be an integer from 2 to 100")
+    _expect(isinstance(s.density, bool), where, "strategy.density", "must be true or false")
+    _expect(s.cost_column is None or isinstance(s.cost_column, str), where, "strategy.cost_column",
+            "must be a column name or null")
+    _expect(_int(cfg.batch_size) and cfg.batch_size >= 1, where, "batch_size",
             "must be a positive integer")
-    _expect(isinstance(cfg.random_state, int), where, "random_state", "must be an integer")
+    _expect(_int(cfg.random_state), where, "random_state", "must be an integer")
+    _expect(cfg.data.id_column is None or isinstance(cfg.data.id_column, str), where,
+            "data.id_column", "must be a column name or null")
+    _expect(cfg.validation.path is None or isinstance(cfg.validation.path, str), where,
+            "validation.path", "must be a file path or null")
+    _expect(isinstance(cfg.validation.label_column, str) and cfg.validation.label_column, where,
+            "validation.label_column", "must be a column name")
     lab = cfg.labeling
     _expect(_num(lab.overlap) and 0 <= lab.overlap <= 1, where, "labeling.overlap",
             "must be a number in [0, 1]")
-    _expect(isinstance(lab.tags, list), where, "labeling.tags", "must be a list")
+    _expect(isinstance(lab.tags, list) and all(isinstance(t, str) for t in lab.tags), where,
+            "labeling.tags", "must be a list of words")
+    _expect(isinstance(lab.show_prediction, bool), where, "labeling.show_prediction",
+            "must be true or false")
+    _expect(isinstance(lab.display_columns, list) and all(isinstance(c, str) for c in lab.display_columns),
+            where, "labeling.display_columns", "must be a list of column names")
     if lab.keys:
         _expect(isinstance(lab.keys, dict), where, "labeling.keys", "must map label -> key")
-        lab.keys = {str(k): str(v) for k, v in lab.keys.items()}
+        lab.keys = {str(k): str(v) for k, v in lab.keys.items()}  # label -> key
         missing = [x for x in labels if x not in lab.keys]
         _expect(not missing, where, "labeling.keys", f"has no key for label {missing[:1]}")
         extra = [k for k in lab.keys if k not in labels]
@@ -212,7 +226,11 @@ def validate(cfg: Config, where: str = "al.yaml") -> None:
         _expect(len(set(keys)) == len(keys), where, "labeling.keys", "has a key used twice")
         bad = [k for k in keys if k in RESERVED_KEYS]
         _expect(not bad, where, "labeling.keys",
-                f"uses reserved key {bad[0]!r} (s skip, u undo, n note, ? help, q quit)")
+                f"uses reserved key {bad[:1]} (s skip, u undo, n note, ? help, q quit)")
+
+
+def _int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
 
 
 def _num(x: Any) -> bool:

@@ -13,8 +13,13 @@ from al_cli.errors import DataError
 DERIVED_ID_PREFIX = "row"
 
 
-def read_table(path: Path, what: str = "data file") -> pd.DataFrame:
-    """CSV (any delimiter pandas sniffs as ',' / ';' / tab) or Parquet, as a DataFrame."""
+def read_table(path: Path, what: str = "data file", str_columns: list[str | None] | None = None) -> pd.DataFrame:
+    """CSV (',' or a sniffed ';' / tab / '|') or Parquet, as a DataFrame.
+
+    ``str_columns`` (ids, labels) are read as the text written in the file, so '007'
+    stays '007' and 'true' stays 'true'.
+    """
+    dtype = {c: str for c in (str_columns or []) if c}
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: {what} not found")
@@ -31,7 +36,7 @@ def read_table(path: Path, what: str = "data file") -> pd.DataFrame:
                 ) from None
         sep = "\t" if suffix in (".tsv", ".tab") else sniff_delimiter(path)
         # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first name
-        return pd.read_csv(path, sep=sep, encoding="utf-8-sig", low_memory=False)
+        return pd.read_csv(path, sep=sep, encoding="utf-8-sig", low_memory=False, dtype=dtype or None)
     except DataError:
         raise
     except UnicodeDecodeError as exc:
@@ -62,14 +67,17 @@ def sniff_delimiter(path: Path) -> str:
     return ","
 
 
-def read_column(path: Path, column: str, what: str) -> pd.Series:
-    """One column of a CSV/Parquet pool, without loading the others."""
+def read_column(path: Path, column: str, what: str, as_str: bool = False) -> pd.Series:
+    """One column of a CSV/Parquet file, without loading the others."""
     path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path, columns=[column])[column]
         sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else sniff_delimiter(path)
-        return pd.read_csv(path, sep=sep, usecols=[column], encoding="utf-8-sig")[column]
+        return pd.read_csv(path, sep=sep, usecols=[column], encoding="utf-8-sig",
+                           dtype={column: str} if as_str else None)[column]
     except (ValueError, KeyError):
         raise DataError(f"{path}: {what} column '{column}' not found") from None
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
@@ -105,13 +113,44 @@ def ids_for(df: pd.DataFrame, id_column: str | None, path: Path) -> pd.Series:
 
 
 def _id_strings(col: pd.Series) -> pd.Series:
+    """Ids as text: strings as written (stripped); integral floats (a numeric column with
+    blanks) as integers; missing as ''."""
+    missing = col.isna()
     if pd.api.types.is_float_dtype(col) and np.all(np.mod(col.dropna(), 1) == 0):
-        return col.astype("int64").astype(str)
-    return col.astype(str).str.strip()
+        out = col.fillna(0).astype("int64").astype(str)
+    else:
+        out = col.astype(str).str.strip()
+    return out.mask(missing, "")
 
 
 def normalise_ids(values: pd.Series) -> pd.Series:
     return _id_strings(values)
+
+
+def canonical_labels(col: pd.Series, allowed: list[str]) -> pd.Series:
+    """Labels as strings matched to the label set where the match is unambiguous:
+    exact text first, then an integral number ('1.0' -> '1'), then case ('True' -> 'true').
+    Missing -> ''. Values that match nothing are returned as written (for the error)."""
+    text = label_strings(col).mask(col.isna(), "")
+    allowed_set = set(allowed)
+    lower: dict[str, list[str]] = {}
+    for a in allowed:
+        lower.setdefault(a.lower(), []).append(a)
+    mapping: dict[str, str] = {}
+    for v in pd.unique(text):
+        if v in allowed_set or v == "":
+            continue
+        try:
+            f = float(v)
+            if f.is_integer() and str(int(f)) in allowed_set:
+                mapping[v] = str(int(f))
+                continue
+        except ValueError:
+            pass
+        cands = lower.get(v.lower(), [])
+        if len(cands) == 1:
+            mapping[v] = cands[0]
+    return text.replace(mapping) if mapping else text
 
 
 def row_digest(df: pd.DataFrame, n: int | None = None) -> str:
@@ -120,12 +159,16 @@ def row_digest(df: pd.DataFrame, n: int | None = None) -> str:
     h = hashlib.sha256()
     h.update("\x1f".join(map(str, part.columns)).encode())
     if len(part):
-        h.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
+        # numbers as float64: a column widened from int to float (a blank in an appended
+        # row) keeps the digest of the rows known before
+        stable = part.apply(lambda c: c.astype("float64") if pd.api.types.is_numeric_dtype(c)
+                            and not pd.api.types.is_bool_dtype(c) else c)
+        h.update(pd.util.hash_pandas_object(stable, index=False).to_numpy().tobytes())
     return h.hexdigest()
 
 
 def read_pool(path: Path, id_column: str | None, needed: list[str]) -> tuple[pd.DataFrame, pd.Series]:
-    df = read_table(path, "pool")
+    df = read_table(path, "pool", str_columns=[id_column])
     if len(df) == 0:
         raise DataError(f"{path}: the pool has no rows")
     if id_column is not None:
@@ -137,7 +180,7 @@ def read_pool(path: Path, id_column: str | None, needed: list[str]) -> tuple[pd.
 def read_labels_file(path: Path, label_column: str, labels: list[str], id_column: str | None,
                      what: str = "validation file") -> pd.DataFrame:
     """A labeled file (validation set): checks the label column against the label set."""
-    df = read_table(path, what)
+    df = read_table(path, what, str_columns=[label_column, id_column])
     if len(df) == 0:
         raise DataError(f"{path}: {what} has no rows")
     check_columns(df, [label_column], path, "label")
@@ -146,7 +189,7 @@ def read_labels_file(path: Path, label_column: str, labels: list[str], id_column
     if empty.any():
         row = int(np.flatnonzero(empty.to_numpy())[0])
         raise DataError(f"{path}: row {row + 2}: empty label in column '{label_column}'")
-    lab_s = label_strings(lab)
+    lab_s = canonical_labels(lab, labels)
     allowed = set(labels)
     bad = ~lab_s.isin(allowed)
     if bad.any():

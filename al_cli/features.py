@@ -96,34 +96,56 @@ def build_transformer(df: pd.DataFrame, cfg: Config) -> ColumnTransformer:
     return ColumnTransformer(parts, sparse_threshold=0.3 if text else 0.0)
 
 
-def _prepare(df: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    cols = list(dict.fromkeys([*cfg.data.text_columns, *cfg.data.feature_columns]))
+def _kinds(tr: ColumnTransformer) -> tuple[list[str], list[str], list[str]]:
+    """(text, numeric, categorical) columns as the fitted transformer saw them."""
+    got = {"text": [], "num": [], "cat": []}
+    for name, _, cols in tr.transformers:
+        if name in got:
+            got[name] = list(cols)
+    return got["text"], got["num"], got["cat"]
+
+
+def _prepare(df: pd.DataFrame, text: list[str], numeric: list[str], categorical: list[str],
+             source: str) -> pd.DataFrame:
+    cols = list(dict.fromkeys([*text, *numeric, *categorical]))
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise DataError(f"{source}: column '{missing[0]}' not found")
     out = df[cols].copy()
-    _, _, categorical = split_columns(df, cfg)
+    for c in numeric:  # a column learned as numeric must stay numeric (new rows, validation file)
+        if not pd.api.types.is_numeric_dtype(out[c]) or pd.api.types.is_bool_dtype(out[c]):
+            raw = out[c]
+            conv = pd.to_numeric(raw, errors="coerce")
+            bad = conv.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                raise DataError(f"{source}: row {i + 2}: column '{c}' must be numeric "
+                                f"(got {raw.iloc[i]!r})")
+            out[c] = conv.astype(float)
     for c in categorical:  # mixed types break the one-hot encoder; categories are strings
         out[c] = out[c].map(lambda v: v if pd.isna(v) else str(v)).astype(object)
     return out
 
 
-def fit_transform(df: pd.DataFrame, cfg: Config):
+def fit_transform(df: pd.DataFrame, cfg: Config, source: str = "pool"):
     tr = build_transformer(df, cfg)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            X = tr.fit_transform(_prepare(df, cfg))
+            X = tr.fit_transform(_prepare(df, *split_columns(df, cfg), source))
         except ValueError as exc:
             if "empty vocabulary" in str(exc):
                 raise DataError(
-                    f"text columns {cfg.data.text_columns} hold no words to learn from"
+                    f"{source}: text columns {cfg.data.text_columns} hold no words to learn from"
                 ) from None
             raise
     return tr, _finish(X)
 
 
-def transform(tr: ColumnTransformer, df: pd.DataFrame, cfg: Config):
+def transform(tr: ColumnTransformer, df: pd.DataFrame, cfg: Config, source: str = "data"):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return _finish(tr.transform(_prepare(df, cfg)))
+        return _finish(tr.transform(_prepare(df, *_kinds(tr), source)))
 
 
 def _finish(X):

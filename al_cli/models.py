@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.class_weight import compute_sample_weight
 
 from al_cli.config import ModelConfig
@@ -37,11 +37,41 @@ def _naive_bayes(p: dict, cw, rs):
     return ComplementNB(**{"alpha": 0.1, **p})
 
 
+class EncodedLabels(ClassifierMixin, BaseEstimator):
+    """Fits ``estimator`` on integer-coded labels; ``classes_`` are the original labels.
+
+    Some scikit-learn estimators mishandle string labels that look like numbers ('0', '1')
+    together with ``class_weight='balanced'`` (RandomForestClassifier in 1.9); coding the
+    labels avoids that without changing what the model learns.
+    """
+
+    def __init__(self, estimator=None):
+        self.estimator = estimator
+
+    def fit(self, X, y, **fit_params):
+        from sklearn.preprocessing import LabelEncoder
+
+        self.encoder_ = LabelEncoder()
+        codes = self.encoder_.fit_transform(np.asarray(y, dtype=object))
+        self.classes_ = self.encoder_.classes_
+        self.estimator_ = clone(self.estimator).fit(X, codes, **fit_params)
+        return self
+
+    def predict_proba(self, X):
+        P = self.estimator_.predict_proba(X)
+        out = np.zeros((P.shape[0], len(self.classes_)))
+        out[:, np.asarray(self.estimator_.classes_, dtype=int)] = P
+        return out
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
 def _random_forest(p: dict, cw, rs):
     from sklearn.ensemble import RandomForestClassifier
 
-    return RandomForestClassifier(**{"n_estimators": 200, "class_weight": cw, "random_state": rs,
-                                     "n_jobs": 1, **p})
+    return EncodedLabels(RandomForestClassifier(**{"n_estimators": 200, "class_weight": cw,
+                                                   "random_state": rs, "n_jobs": 1, **p}))
 
 
 def _hgb(p: dict, cw, rs):
@@ -106,7 +136,12 @@ def fit(mc: ModelConfig, X, y: np.ndarray, random_state: int):
         kwargs["sample_weight"] = compute_sample_weight("balanced", y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        est.fit(Xp, y, **kwargs)
+        try:
+            est.fit(Xp, y, **kwargs)
+        except ValueError as exc:
+            if type(exc).__name__ == "InvalidParameterError":
+                raise ConfigError(f"al.yaml: field 'model.params': {exc}") from None
+            raise
     return est
 
 

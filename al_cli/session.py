@@ -129,7 +129,7 @@ def load_views(proj: Project, ids: list[str], purposes: dict[str, str] | None = 
     cfg = proj.config
     path = wf.pool_path(proj)
     cols = display_columns(cfg)
-    df = data_mod.read_table(path, "pool")
+    df = data_mod.read_table(path, "pool", str_columns=[cfg.data.id_column])
     missing = [c for c in cols if c not in df.columns]
     if missing:
         where = "labeling.display_columns" if cfg.labeling.display_columns else "data columns"

@@ -6,6 +6,7 @@ The CLI renders results; tests call these functions directly.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import platform
 import time
@@ -30,6 +31,7 @@ from al_cli.project import (
     atomic_write_csv,
     atomic_write_json,
     now_iso,
+    sha256_file,
 )
 from al_cli.report import info, warn
 
@@ -208,31 +210,47 @@ def load_features(proj: Project) -> feat.PoolFeatures:
         raise DataError(f"{path}: pool not found (al.yaml data.path)")
     stamp = feat.pool_file_key(path) + "|" + feat.feature_config_key(cfg)
     cache_file = proj.cache_dir / "features.joblib"
+    manifest_file = proj.cache_dir / "features.json"
     if cache_file.exists():
         hit = _memo_get(_FEATURES_MEMO, cache_file, stamp)
         if hit is not None:
             return hit
-        try:
-            blob = joblib.load(cache_file)
-            if isinstance(blob, dict) and blob.get("stamp") == stamp:
-                pf = feat.PoolFeatures(blob["ids"], blob["X"], blob["transformer"], blob["key"],
-                                       blob["n_rows"], cached=True)
-                _memo_put(_FEATURES_MEMO, cache_file, stamp, pf)
-                return pf
-        except Exception:  # noqa: BLE001 - a corrupt cache is treated as empty
-            warn(f"{cache_file}: unreadable cache, rebuilding it")
+        # The cache is a pickle: load it only when its sha256 matches the manifest this
+        # project wrote beside it (DESIGN.md); any mismatch or damage -> rebuild.
+        man = _read_cache_manifest(manifest_file)
+        if man.get("stamp") == stamp:
+            if sha256_file(cache_file) != man.get("sha256"):
+                warn(f"{cache_file}: does not match {manifest_file.name} (sha256); rebuilding it")
+            else:
+                try:
+                    blob = joblib.load(cache_file)
+                    pf = feat.PoolFeatures(blob["ids"], blob["X"], blob["transformer"], blob["key"],
+                                           blob["n_rows"], cached=True)
+                    _memo_put(_FEATURES_MEMO, cache_file, stamp, pf)
+                    return pf
+                except Exception:  # noqa: BLE001 - a corrupt cache is treated as empty
+                    warn(f"{cache_file}: unreadable cache, rebuilding it")
     df, ids = read_pool(proj)
-    tr, X = feat.fit_transform(df, cfg)
+    tr, X = feat.fit_transform(df, cfg, str(path))
     key = data_mod.row_digest(df)[:16] + feat.feature_config_key(cfg)
     ids_arr = ids.to_numpy(dtype=object)
     blob = {"stamp": stamp, "ids": ids_arr, "X": X, "transformer": tr, "key": key, "n_rows": len(df)}
     try:
-        atomic_joblib_dump(cache_file, blob)
+        digest = atomic_joblib_dump(cache_file, blob)
+        atomic_write_json(manifest_file, {"stamp": stamp, "sha256": digest, "created": now_iso()})
         _memo_put(_FEATURES_MEMO, cache_file, stamp,
                   feat.PoolFeatures(ids_arr, X, tr, key, len(df), cached=True))
     except OSError as exc:
         warn(f"{cache_file}: cannot write the feature cache ({exc}); continuing without it")
     return feat.PoolFeatures(ids_arr, X, tr, key, len(df), cached=False)
+
+
+def _read_cache_manifest(path: Path) -> dict[str, Any]:
+    try:
+        man = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return man if isinstance(man, dict) else {}
 
 
 # In-process memo of the feature cache: a process that runs several commands on a project
@@ -286,6 +304,19 @@ def effective_labels(proj: Project, log: pd.DataFrame | None = None) -> pd.DataF
     return cur[["id", "label", "annotator"]].reset_index(drop=True)
 
 
+def _known_labels(proj: Project, eff: pd.DataFrame) -> pd.DataFrame:
+    """Drop (and report) labels that are no longer in al.yaml's label set."""
+    labels = proj.config.labels
+    unknown = ~eff["label"].isin(labels)
+    if unknown.any():
+        counts = eff.loc[unknown, "label"].value_counts()
+        shown = ", ".join(f"{k!r} x{v}" for k, v in counts.items())
+        warn(f"labels.csv: {int(unknown.sum())} label(s) not in the label set of al.yaml "
+             f"({', '.join(labels)}) are left out: {shown}; put the label back in al.yaml, or "
+             "relabel those rows (a new answer for the id replaces the old one)")
+    return eff[~unknown]
+
+
 def current_round(proj: Project) -> int:
     return proj.latest_model_version() or 0
 
@@ -330,14 +361,12 @@ def label_import(proj: Project, file: Path, *, annotator: str | None = None,
                  queued_only: bool = False) -> ImportResult:
     cfg = proj.config
     file = Path(file)
-    df = data_mod.read_table(file, "label file")
+    df = data_mod.read_table(file, "label file", str_columns=["id", "label", "annotator", "note"])
     data_mod.check_columns(df, ["id", "label"], file, "required")
     annotator = annotator or default_annotator()
     pool_ids = set(load_features(proj).ids.tolist())
-    ids = data_mod.normalise_ids(df["id"].fillna(""))
-    labs = df["label"]
-    lab_s = data_mod.label_strings(labs.fillna(""))
-    lab_s[labs.isna()] = ""
+    ids = _match_ids(data_mod.normalise_ids(df["id"]), pool_ids)
+    lab_s = data_mod.canonical_labels(df["label"], cfg.labels)
     keep = np.ones(len(df), dtype=bool)
     if queued_only:
         queued = set(unanswered_queue(proj)["id"])
@@ -381,6 +410,21 @@ def label_import(proj: Project, file: Path, *, annotator: str | None = None,
                         _per_class(eff, cfg.labels), len(unanswered_queue(proj, set(eff["id"]))))
 
 
+def _match_ids(ids: pd.Series, pool_ids: set[str]) -> pd.Series:
+    """Ids of an outside file matched to the pool's: as written, else an integral number
+    written as a float ('7.0' -> '7', a spreadsheet's doing)."""
+    mapping = {}
+    for v in pd.unique(ids):
+        if v and v not in pool_ids:
+            try:
+                f = float(v)
+            except ValueError:
+                continue
+            if f.is_integer() and str(int(f)) in pool_ids:
+                mapping[v] = str(int(f))
+    return ids.replace(mapping) if mapping else ids
+
+
 def _per_class(eff: pd.DataFrame, labels: list[str]) -> dict[str, int]:
     counts = eff["label"].value_counts()
     return {lab: int(counts.get(lab, 0)) for lab in labels}
@@ -396,7 +440,13 @@ def label_export(proj: Project, file: Path) -> ExportResult:
     cfg = proj.config
     q = unanswered_queue(proj)
     df, ids = read_pool(proj)
-    show = list(dict.fromkeys([*cfg.data.text_columns, *(cfg.labeling.display_columns or cfg.data.feature_columns)]))
+    from al_cli.session import display_columns
+
+    show = [c for c in display_columns(cfg) if c != cfg.data.id_column]
+    missing = [c for c in show if c not in df.columns]
+    if missing:
+        raise DataError(f"{pool_path(proj)}: column '{missing[0]}' (labeling.display_columns in al.yaml) "
+                        "not found in the pool")
     pos = pd.Series(np.arange(len(ids)), index=ids.to_numpy())
     rows = df.iloc[pos.reindex(q["id"]).dropna().astype(int).to_numpy()][show].reset_index(drop=True)
     out = pd.concat([q[["id"]].reset_index(drop=True), rows], axis=1)
@@ -429,16 +479,26 @@ def _available(proj: Project, pf: feat.PoolFeatures, extra_excluded: set[str] = 
 
 
 def _validation_ids(proj: Project) -> set[str]:
+    """Pool ids that are also in the validation file: never queried, never trained on."""
     cfg = proj.config
     if not cfg.validation.path or not cfg.data.id_column:
         return set()
     path = proj.resolve(cfg.validation.path)
     try:
-        df = pd.read_csv(path, usecols=[cfg.data.id_column]) if path.suffix.lower() not in (".parquet", ".pq") \
-            else pd.read_parquet(path, columns=[cfg.data.id_column])
-    except Exception:  # noqa: BLE001 - no id column in the validation file: nothing to exclude
-        return set()
-    return set(data_mod.normalise_ids(df[cfg.data.id_column].dropna()))
+        col = data_mod.read_column(path, cfg.data.id_column, "id", as_str=True)
+    except DataError as exc:
+        if "not found" in exc.message and path.exists():
+            return set()  # the validation file has no id column: its rows are not pool rows
+        raise
+    return set(data_mod.normalise_ids(col)) - {""}
+
+
+def _pending_audit(proj: Project, labeled: set[str]) -> list[str]:
+    """Audit ids (audit.csv) not labeled yet, in their original order."""
+    df = proj.read_csv(proj.audit_path)
+    if df is None or "id" not in df:
+        return []
+    return [i for i in df["id"].astype(str) if i not in labeled]
 
 
 def _write_queue(proj: Project, frame: pd.DataFrame) -> None:
@@ -490,14 +550,15 @@ def seed(proj: Project, *, size: int | None = None, fraction: float | None = Non
             new_audit = pd.DataFrame({"id": pf.ids[audit_pos], "added": now_iso()})
             audit = new_audit if prev is None else pd.concat([prev, new_audit], ignore_index=True)
             atomic_write_csv(proj.audit_path, audit.drop_duplicates("id"))
+        audit_ids = _pending_audit(proj, set(eff["id"]))  # new and earlier unanswered audit rows
         q = pd.DataFrame({
-            "id": np.concatenate([pf.ids[chosen], pf.ids[audit_pos]]),
-            "purpose": ["train"] * len(chosen) + ["audit"] * len(audit_pos),
+            "id": [*pf.ids[chosen], *audit_ids],
+            "purpose": ["train"] * len(chosen) + ["audit"] * len(audit_ids),
             "round": 0,
-            "strategy": [f"seed:{strategy}"] * len(chosen) + ["audit:random"] * len(audit_pos),
+            "strategy": [f"seed:{strategy}"] * len(chosen) + ["audit:random"] * len(audit_ids),
         })
         _write_queue(proj, q)
-    return BatchResult(q["id"].tolist(), str(proj.queue_path), f"seed:{strategy}", len(audit_pos),
+    return BatchResult(q["id"].tolist(), str(proj.queue_path), f"seed:{strategy}", len(audit_ids),
                        pf.cached, replaced=len(pending))
 
 
@@ -515,7 +576,7 @@ class RetrainResult:
 
 def training_set(proj: Project, pf: feat.PoolFeatures) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, int]:
     """(positions, labels, label frame, n audit labels held out) of the training labels."""
-    eff = effective_labels(proj)
+    eff = _known_labels(proj, effective_labels(proj))
     audit = proj.audit_ids()
     n_audit = int(eff["id"].isin(audit).sum())
     eff = eff[~eff["id"].isin(audit)]
@@ -620,7 +681,7 @@ def model_matrix(proj: Project, bundle: dict[str, Any], pf: feat.PoolFeatures):
     warn("the pool or its feature settings changed since this model was trained; using the "
          "model's own feature transform (run 'al retrain' to learn from the new rows' vocabulary)")
     df, _ = read_pool(proj)
-    return feat.transform(bundle["transformer"], df, proj.config)
+    return feat.transform(bundle["transformer"], df, proj.config, str(pool_path(proj)))
 
 
 def predict_proba_chunked(bundle: dict[str, Any], X) -> np.ndarray:
@@ -798,11 +859,17 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
         "cost": np.round(batch.cost, 4),
         "reason": reasons,
     })
+    audit_left = _pending_audit(proj, set(eff["id"]))
+    if audit_left:  # unanswered audit rows stay queued: the held-out sample must be labeled
+        q = pd.concat([q, pd.DataFrame({"id": audit_left, "purpose": "audit", "round": version,
+                                        "strategy": "audit:random"})], ignore_index=True)
     with proj.lock():
         _write_queue(proj, q)
+    q = q[q["purpose"] == "train"]
     explain = q[["id", "score", "final_score", "cluster", "random_pick", "cost", "reason"]].to_dict("records")
-    return BatchResult(q["id"].tolist(), str(proj.queue_path), label, 0, pf.cached, explain,
-                       replaced=len(pending))
+    return BatchResult(q["id"].tolist() + audit_left, str(proj.queue_path), label, len(audit_left),
+                       pf.cached, explain, replaced=int((pending["purpose"] != "audit").sum())
+                       if "purpose" in pending else len(pending))
 
 
 def _scores_for(proj: Project, name: str, version: int, bundle: dict[str, Any],
@@ -890,7 +957,7 @@ def evaluate(proj: Project, *, stop_at: float | None = None, metric: str = "accu
         vpath = proj.resolve(cfg.validation.path)
         vdf = data_mod.read_labels_file(vpath, cfg.validation.label_column, cfg.labels, None)
         data_mod.check_columns(vdf, [*cfg.data.text_columns, *cfg.data.feature_columns], vpath, "feature")
-        Xv = feat.transform(bundle["transformer"], vdf, cfg)
+        Xv = feat.transform(bundle["transformer"], vdf, cfg, str(vpath))
         y_true = vdf[cfg.validation.label_column].to_numpy(dtype=object)
         y_pred = predict_proba_chunked(bundle, Xv).argmax(axis=1)
         y_pred = np.asarray(bundle["classes"], dtype=object)[y_pred]
@@ -984,7 +1051,7 @@ class StatusResult:
 def status(proj: Project) -> StatusResult:
     cfg = proj.config
     logr = proj.read_label_log()
-    eff = effective_labels(proj, logr.frame)
+    eff = _known_labels(proj, effective_labels(proj, logr.frame))
     q = unanswered_queue(proj, set(eff["id"]))
     version = proj.latest_model_version()
     hist = read_history(proj)

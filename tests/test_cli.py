@@ -364,3 +364,19 @@ def test_cost_column_and_learned_cost(cli, tmp_path, tabular_csv):
     assert r.code == 1 and "changed" in r.stderr  # the pool edit is reported ...
     last = r.stderr.strip().splitlines()[-1]  # ... and the bad cost named
     assert last.startswith("error: ") and "costly.csv" in last and "'minutes'" in last and "r004" in last
+
+
+def test_unanswered_audit_rows_stay_queued(cli, tmp_path, tabular_csv):
+    p = tmp_path / "aud"
+    assert cli("init", p, "--data", tabular_csv, "--id-column", "id", "--labels", "a,b,c").code == 0
+    seeded = cli("seed", "-p", p, "--size", "8", "--validation-size", "6", "--json").json()
+    train_ids = seeded["ids"][:8]
+    key = pd.read_csv(tmp_path / "answers.csv", dtype=str).set_index("id")
+    part = tmp_path / "part.csv"
+    key.loc[train_ids].reset_index().to_csv(part, index=False)
+    assert cli("label", "-p", p, "--import", part).code == 0
+    assert cli("retrain", "-p", p).code == 0
+    q = cli("query", "-p", p, "--size", "5", "--json").json()
+    assert q["n_audit"] == 6 and q["replaced"] == 0
+    queue = pd.read_csv(p / "queue.csv", dtype={"id": str})
+    assert (queue["purpose"] == "audit").sum() == 6 and (queue["purpose"] == "train").sum() == 5
