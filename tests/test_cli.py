@@ -380,3 +380,118 @@ def test_unanswered_audit_rows_stay_queued(cli, tmp_path, tabular_csv):
     assert q["n_audit"] == 6 and q["replaced"] == 0
     queue = pd.read_csv(p / "queue.csv", dtype={"id": str})
     assert (queue["purpose"] == "audit").sum() == 6 and (queue["purpose"] == "train").sum() == 5
+
+
+# ------------------------------------------------------------------ data in general
+def _small(tmp_path, ids, labels_col=None, name="pool.csv"):
+    df = pd.DataFrame({"id": ids, "x": [float(i % 5) for i in range(len(ids))],
+                       "text": [f"word{i % 3} thing{i % 4}" for i in range(len(ids))]})
+    f = tmp_path / name
+    df.to_csv(f, index=False)
+    return f
+
+
+def test_ids_with_leading_zeros_round_trip(cli, tmp_path):
+    f = _small(tmp_path, [f"{i:03d}" for i in range(30)])
+    p = tmp_path / "z"
+    assert cli("init", p, "--data", f, "--id-column", "id", "--labels", "0,1").code == 0
+    ids = cli("seed", "-p", p, "--size", "6", "--json").json()["ids"]
+    assert all(len(i) == 3 for i in ids)
+    out = tmp_path / "exp.csv"
+    assert cli("label", "-p", p, "--export", out).code == 0
+    df = pd.read_csv(out, dtype=str)
+    df["label"] = ["0", "1"] * 3
+    df.to_csv(out, index=False)
+    r = cli("label", "-p", p, "--import", out, "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["imported"] == 6 and r.json()["queue_remaining"] == 0
+
+
+def test_boolean_and_float_written_labels_match_the_label_set(cli, tmp_path):
+    f = _small(tmp_path, list(range(20)))
+    p = tmp_path / "b"
+    assert cli("init", p, "--data", f, "--id-column", "id", "--labels", "true,false").code == 0
+    g = tmp_path / "tf.csv"
+    g.write_text("id,label\n1,true\n2,False\n3,TRUE\n")
+    r = cli("label", "-p", p, "--import", g, "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["labels_per_class"] == {"true": 2, "false": 1}
+    p2 = tmp_path / "n"
+    assert cli("init", p2, "--data", f, "--id-column", "id", "--labels", "0,1").code == 0
+    h = tmp_path / "fl.csv"
+    h.write_text("id,label\n1,1.0\n2,0.0\n3,\n")  # a blank outside the batch must not matter
+    assert cli("seed", "-p", p2, "--size", "20", "--strategy", "random").code == 0
+    r = cli("label", "-p", p2, "--import", h, "--json")
+    one_error_line(r, "row 4: empty label")
+    h.write_text("id,label\n1,1.0\n2,0.0\n")
+    assert cli("label", "-p", p2, "--import", h, "--json").json()["labels_per_class"] == {"0": 1, "1": 1}
+
+
+@pytest.mark.parametrize("model", ["logistic_regression", "linear_svm", "naive_bayes",
+                                   "random_forest", "hist_gradient_boosting"])
+def test_every_model_trains_on_numeric_string_labels(cli, tmp_path, model):
+    f = _small(tmp_path, list(range(40)))
+    p = tmp_path / model
+    assert cli("init", p, "--data", f, "--id-column", "id", "--text-column", "text",
+               "--feature-columns", "x" if model != "naive_bayes" else "", "--labels", "0,1",
+               "--model", model).code in (0,)
+    g = tmp_path / "lab.csv"
+    pd.DataFrame({"id": range(12), "label": [i % 2 for i in range(12)]}).to_csv(g, index=False)
+    assert cli("label", "-p", p, "--import", g).code == 0
+    r = cli("retrain", "-p", p, "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["class_counts"] == {"0": 6, "1": 6}
+    r = cli("score", "-p", p, "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["n_scored"] == 28
+
+
+def test_tampered_feature_cache_is_rebuilt_not_loaded(cli, project, tmp_path):
+    import pickle
+
+    assert cli("seed", "-p", project, "--size", "5").code == 0
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (project / "cache" / "features.joblib").write_bytes(pickle.dumps(Evil()))
+    r = cli("query", "-p", project, "--strategy", "random", "--size", "3")
+    assert r.code == 0, r.stderr
+    assert "sha256" in r.stderr and not marker.exists()
+
+
+def test_label_renamed_in_config_is_reported(cli, project):
+    key = project.parent / "answers.csv"
+    assert cli("seed", "-p", project, "--size", "15").code == 0
+    assert cli("label", "-p", project, "--import", key, "--queued-only").code == 0
+    y = project / "al.yaml"
+    y.write_text(y.read_text().replace("- a\n", "- alpha\n"))
+    r = cli("retrain", "-p", project, "--json")
+    assert "not in the label set" in r.stderr and "'a'" in r.stderr
+    assert r.code == 0 and "a" not in r.json()["class_counts"]
+
+
+def test_non_numeric_value_in_a_numeric_column_is_named(cli, project):
+    assert cli("seed", "-p", project, "--size", "15").code == 0
+    assert cli("label", "-p", project, "--import", project.parent / "answers.csv", "--queued-only").code == 0
+    assert cli("retrain", "-p", project).code == 0
+    v = project.parent / "validation.csv"
+    df = pd.read_csv(v)
+    df["x1"] = df["x1"].astype(object)
+    df.loc[4, "x1"] = "unknown"
+    df.to_csv(v, index=False)
+    one_error_line(cli("evaluate", "-p", project), "validation.csv", "row 6", "'x1'", "numeric", "unknown")
+
+
+def test_appending_a_blank_to_an_int_column_is_not_a_change(cli, tmp_path):
+    f = tmp_path / "ints.csv"
+    pd.DataFrame({"id": range(30), "n": range(30), "c": ["u", "v", "w"] * 10}).to_csv(f, index=False)
+    p = tmp_path / "i"
+    assert cli("init", p, "--data", f, "--id-column", "id", "--labels", "a,b").code == 0
+    assert cli("seed", "-p", p, "--size", "4").code == 0
+    with open(f, "a") as fh:
+        fh.write("30,,u\n")
+    r = cli("label", "-p", p, "--export", tmp_path / "e.csv")
+    assert r.code == 0 and "changed" not in r.stderr and "1 new row" in r.stderr
