@@ -12,10 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, List, Optional
 
+import click
 import typer
 
 from al_cli import __version__
 from al_cli import console as con
+from al_cli.config import BASE_STRATEGIES, DIVERSITY, MODEL_NAMES, SEED_STRATEGIES
 from al_cli.errors import AlError
 from al_cli.report import set_reporter
 
@@ -42,6 +44,32 @@ def _split(values: Optional[List[str]]) -> list[str]:
     return out
 
 
+# typer's own exits and usage errors (exit code 2) pass through untouched; newer typer
+# versions vendor click, so both exception families are listed.
+_PASSTHROUGH = (typer.Exit, typer.Abort, SystemExit, click.ClickException,
+                getattr(__import__("typer.exceptions").exceptions, "TyperException", click.ClickException))
+
+
+def _choice(*values: str) -> Callable[[Any], Any]:
+    """Option callback: a value outside ``values`` is a usage error (exit code 2)."""
+
+    def check(value: Any) -> Any:
+        if value is not None and value not in values:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(values)}")
+        return value
+
+    return check
+
+
+def _between(lo: float, hi: float, hi_open: bool = False) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if value is not None and not (lo <= value and (value < hi if hi_open else value <= hi)):
+            raise typer.BadParameter(f"{value:g} is not in [{lo:g}, {hi:g}{')' if hi_open else ']'}")
+        return value
+
+    return check
+
+
 def handle(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn AlError into 'error: ...' + exit 1; never show a traceback for a user mistake."""
 
@@ -57,7 +85,7 @@ def handle(fn: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             con.error("interrupted")
             raise typer.Exit(130) from None
-        except (typer.Exit, typer.Abort, SystemExit):
+        except _PASSTHROUGH:
             raise
         except MemoryError:
             con.error("out of memory; try a smaller pool or fewer text features")
@@ -103,8 +131,8 @@ def init(
     labels: Optional[str] = typer.Option(None, "--labels", help="Comma-separated label set; keys 1..9 follow this order."),
     validation: Optional[Path] = typer.Option(None, "--validation", help="Held-out labeled file for 'al evaluate'."),
     label_column: str = typer.Option("label", "--label-column", help="Label column of the validation file."),
-    model: str = typer.Option("logistic_regression", "--model", help="logistic_regression | linear_svm | naive_bayes | random_forest | hist_gradient_boosting"),
-    strategy: str = typer.Option("entropy", "--strategy", help="Default query strategy (see 'al query --help')."),
+    model: str = typer.Option("logistic_regression", "--model", callback=_choice(*MODEL_NAMES), help="logistic_regression | linear_svm | naive_bayes | random_forest | hist_gradient_boosting"),
+    strategy: str = typer.Option("entropy", "--strategy", callback=_choice(*BASE_STRATEGIES), help="Default query strategy (see 'al query --help')."),
     batch_size: int = typer.Option(20, "--batch-size", min=1, help="Default batch size for seed/query."),
     random_state: int = typer.Option(0, "--random-state", help="Seed for every random choice."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing al.yaml (labels and models are kept)."),
@@ -141,8 +169,8 @@ def init(
 def seed(
     project: Optional[Path] = ProjectOpt,
     size: Optional[int] = typer.Option(None, "--size", "-n", min=1, help="Rows in the first batch (default: batch_size in al.yaml)."),
-    fraction: Optional[float] = typer.Option(None, "--fraction", help="Or a share of the pool, e.g. 0.02."),
-    strategy: str = typer.Option("kmeans", "--strategy", help="kmeans (rows nearest k-means centres: coverage) or random."),
+    fraction: Optional[float] = typer.Option(None, "--fraction", callback=_between(0, 1), help="Or a share of the pool, e.g. 0.02."),
+    strategy: str = typer.Option("kmeans", "--strategy", callback=_choice(*SEED_STRATEGIES), help="kmeans (rows nearest k-means centres: coverage) or random."),
     validation_size: int = typer.Option(0, "--validation-size", min=0, help="Also queue a random audit sample of M rows, labeled like any batch but kept out of training."),
     force: bool = typer.Option(False, "--force", help="Seed again even though labels or a queue exist."),
     json_out: bool = JsonOpt,
@@ -151,7 +179,7 @@ def seed(
     from al_cli import workflow as wf
 
     if size is not None and fraction is not None:
-        raise AlError("give --size or --fraction, not both")
+        raise typer.BadParameter("give --size or --fraction, not both")
     res = wf.seed(_open(project), size=size, fraction=fraction, strategy=strategy,
                   validation_size=validation_size, force=force)
     _batch_out(res, json_out)
@@ -193,7 +221,7 @@ def label(
     from al_cli import workflow as wf
 
     if import_file and export_file:
-        raise AlError("give --import or --export, not both")
+        raise typer.BadParameter("give --import or --export, not both")
     proj = _open(project)
     if import_file:
         res = wf.label_import(proj, import_file, annotator=annotator, queued_only=queued_only)
@@ -251,8 +279,8 @@ def retrain(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> N
 @handle
 def evaluate(
     project: Optional[Path] = ProjectOpt,
-    stop_at: Optional[float] = typer.Option(None, "--stop-at", help="Target for --metric: exit 0 when reached, 3 when not."),
-    metric: str = typer.Option("accuracy", "--metric", help="accuracy or macro_f1 (for --stop-at / --min-gain)."),
+    stop_at: Optional[float] = typer.Option(None, "--stop-at", callback=_between(0, 1), help="Target for --metric: exit 0 when reached, 3 when not."),
+    metric: str = typer.Option("accuracy", "--metric", callback=_choice("accuracy", "macro_f1"), help="accuracy or macro_f1 (for --stop-at / --min-gain)."),
     min_gain: Optional[float] = typer.Option(None, "--min-gain", help="Also stop when the metric gained less than this per 100 new labels over the last --patience evaluations."),
     patience: int = typer.Option(3, "--patience", min=1, help="Evaluations looked back over for --min-gain."),
     json_out: bool = JsonOpt,
@@ -307,12 +335,12 @@ def score(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> Non
 def query(
     project: Optional[Path] = ProjectOpt,
     size: Optional[int] = typer.Option(None, "--size", "-n", min=1, help="Batch size (default: batch_size in al.yaml)."),
-    strategy: Optional[str] = typer.Option(None, "--strategy", help="least_confidence | margin | entropy | random | qbc_vote_entropy | qbc_kl | egl"),
-    diversity: Optional[str] = typer.Option(None, "--diversity", help="none | kmeans | kcenter"),
-    density: Optional[float] = typer.Option(None, "--density", help="Weight informativeness by representativeness^W (0 = off)."),
-    random_fraction: Optional[float] = typer.Option(None, "--random-fraction", help="Share of the batch drawn at random (default 0.1)."),
+    strategy: Optional[str] = typer.Option(None, "--strategy", callback=_choice(*BASE_STRATEGIES), help="least_confidence | margin | entropy | random | qbc_vote_entropy | qbc_kl | egl"),
+    diversity: Optional[str] = typer.Option(None, "--diversity", callback=_choice(*DIVERSITY), help="none | kmeans | kcenter"),
+    density: Optional[float] = typer.Option(None, "--density", min=0.0, help="Weight informativeness by representativeness^W (0 = off)."),
+    random_fraction: Optional[float] = typer.Option(None, "--random-fraction", callback=_between(0, 1, hi_open=True), help="Share of the batch drawn at random (default 0.1)."),
     cost_column: Optional[str] = typer.Option(None, "--cost-column", help="Pool column with the cost of labeling each row."),
-    cost: Optional[str] = typer.Option(None, "--cost", help="'learned': predict cost from the seconds annotators spent so far."),
+    cost: Optional[str] = typer.Option(None, "--cost", callback=_choice("learned"), help="'learned': predict cost from the seconds annotators spent so far."),
     explain: bool = typer.Option(False, "--explain", help="Say why each row was chosen."),
     json_out: bool = JsonOpt,
 ) -> None:
@@ -376,7 +404,7 @@ def simulate(
     rounds: int = typer.Option(20, "--rounds", help="Query rounds after the initial labels (R + 1 curve points)."),
     repeats: int = typer.Option(5, "--repeats", help="Repeats; repeat k splits and seeds with k."),
     test_size: float = typer.Option(0.3, "--test-size", help="Share of rows held out (stratified) to measure each model."),
-    model: str = typer.Option("logistic_regression", "--model", help="logistic_regression | linear_svm | naive_bayes | random_forest | hist_gradient_boosting"),
+    model: str = typer.Option("logistic_regression", "--model", callback=_choice(*MODEL_NAMES), help="logistic_regression | linear_svm | naive_bayes | random_forest | hist_gradient_boosting"),
     out: Path = typer.Option(Path("simulation"), "--out", help="Folder for curves.csv, summary.json and learning_curves.png."),
     n_jobs: int = typer.Option(1, "--n-jobs", help="Parallel workers (joblib); -1 for every core."),
     keep_projects: Optional[Path] = typer.Option(None, "--keep-projects", help="Keep the temporary projects in this folder."),
