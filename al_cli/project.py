@@ -211,12 +211,18 @@ class Project:
                 raise ValueError(f"bad status {status!r}")
             writer.writerow([_cell(r.get(c, "")) if c != "status" else status for c in LABEL_COLUMNS])
         data = buf.getvalue().encode("utf-8")
+        header = (",".join(LABEL_COLUMNS) + "\n").encode()
         with self.lock():
             path = self.labels_path
             exists = path.exists() and path.stat().st_size > 0
+            if exists and path.stat().st_size < len(header) and header.startswith(path.read_bytes()):
+                # a power cut tore the very first write inside the header: no answer was
+                # saved yet, so start the log again rather than leave it unreadable
+                path.unlink()
+                exists = False
             with open(path, "ab") as fh:
                 if not exists:
-                    fh.write((",".join(LABEL_COLUMNS) + "\n").encode())
+                    fh.write(header)
                 else:
                     # A torn last line (power cut) gets its own line so it is skipped on read.
                     with open(path, "rb") as rf:

@@ -6,6 +6,7 @@ The CLI renders results; tests call these functions directly.
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import os
 import platform
@@ -38,7 +39,7 @@ from al_cli.report import info, warn
 QUEUE_BASE_COLUMNS = ["id", "purpose", "round", "strategy"]
 HISTORY_COLUMNS = [
     "time", "event", "model_version", "round", "n_labeled", "source", "n_eval",
-    "accuracy", "macro_f1",
+    "accuracy", "macro_f1", "eval_set",
 ]
 SCORE_CHUNK = 100_000
 
@@ -113,6 +114,10 @@ def init(
     for c in feature_columns:
         if df[c].isna().all():
             raise DataError(f"{data}: feature column '{c}' is empty in every row")
+    if text_columns:
+        words = df[text_columns].fillna("").astype(str).apply(lambda c: c.str.contains(r"\w", regex=True))
+        if not words.to_numpy().any():
+            raise DataError(f"{data}: text column(s) {', '.join(text_columns)} hold no words in any row")
 
     n_val = 0
     if validation is not None:
@@ -533,7 +538,8 @@ def seed(proj: Project, *, size: int | None = None, fraction: float | None = Non
     with proj.lock():
         available = _available(proj, pf)
         if not available.any():
-            raise DataError("every pool row is labeled already: nothing to seed")
+            raise DataError("no pool row is left to seed: every row is labeled, held out for "
+                            "audit, or in the validation file")
         rng = _rng(proj, 0, len(eff))
         if strategy == "kmeans":
             chosen = strat.kmeans_seed(pf.X, size, rng, available=available)
@@ -928,15 +934,16 @@ class EvalResult:
 
 
 def _metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> tuple[float, float, dict, dict]:
-    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+    """Accuracy, macro-F1 (scikit-learn's: over the labels present in truth or prediction,
+    unrounded), per-class precision/recall/F1/support and the confusion matrix."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
     present = [lab for lab in labels if lab in set(y_true) | set(y_pred)]
-    true_present = [lab for lab in labels if lab in set(y_true)]
     acc = float(accuracy_score(y_true, y_pred))
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=present, zero_division=0)
     per_class = {lab: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
                        "f1": round(float(f[i]), 4), "support": int(s[i])} for i, lab in enumerate(present)}
-    macro = float(np.mean([per_class[lab]["f1"] for lab in true_present])) if true_present else 0.0
+    macro = float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0))
     cm = confusion_matrix(y_true, y_pred, labels=present)
     return acc, macro, per_class, {"labels": present, "matrix": cm.tolist()}
 
@@ -962,6 +969,7 @@ def evaluate(proj: Project, *, stop_at: float | None = None, metric: str = "accu
         y_pred = predict_proba_chunked(bundle, Xv).argmax(axis=1)
         y_pred = np.asarray(bundle["classes"], dtype=object)[y_pred]
         source = "validation"
+        eval_set = "validation:" + sha256_file(vpath)[:12]
     else:
         eff = effective_labels(proj)
         audit = eff[eff["id"].isin(proj.audit_ids())]
@@ -973,9 +981,11 @@ def evaluate(proj: Project, *, stop_at: float | None = None, metric: str = "accu
             y_true = audit["label"].to_numpy(dtype=object)[ok]
             y_pred = np.asarray(bundle["classes"], dtype=object)[predict_proba_chunked(bundle, Xa).argmax(axis=1)]
             source = "audit"
+            eval_set = "audit:" + hashlib.sha256("\n".join(sorted(audit["id"])).encode()).hexdigest()[:12]
         else:
             y_true, y_pred = _cv_predictions(proj, pf)
             source = "cross_validation"
+            eval_set = "cross_validation"
             warn("no validation file and no labeled audit sample: cross-validating on the "
                  "actively chosen labels, which biases the estimate (usually downwards); "
                  "add 'al seed --validation-size M' or a --validation file for an unbiased one")
@@ -983,13 +993,16 @@ def evaluate(proj: Project, *, stop_at: float | None = None, metric: str = "accu
     n_labeled = int(man.get("n_labeled", 0))
     _append_history(proj, {"event": "evaluate", "model_version": version, "round": version,
                            "n_labeled": n_labeled, "source": source, "n_eval": len(y_true),
-                           "accuracy": round(acc, 6), "macro_f1": round(macro, 6)})
+                           "accuracy": round(acc, 6), "macro_f1": round(macro, 6),
+                           "eval_set": eval_set})
     # record the metrics in the manifest (atomic rewrite of the JSON, sha unchanged)
     man["metrics"] = {"source": source, "n_eval": len(y_true), "accuracy": acc, "macro_f1": macro}
     with proj.lock():
         atomic_write_json(proj.model_paths(version)[1], man)
     hist = read_history(proj)
-    ev = hist[(hist["event"] == "evaluate") & (hist["source"] == source)]
+    # the learning curve compares like with like: the same validation file (content hash)
+    # or the same audit sample
+    ev = hist[(hist["event"] == "evaluate") & (hist["eval_set"] == eval_set)]
     curve = [{"model_version": int(r.model_version), "n_labeled": int(r.n_labeled),
               "accuracy": float(r.accuracy), "macro_f1": float(r.macro_f1)}
              for r in ev.drop_duplicates("model_version", keep="last").itertuples()]
@@ -1029,7 +1042,14 @@ def _cv_predictions(proj: Project, pf: feat.PoolFeatures) -> tuple[np.ndarray, n
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pred = cross_val_predict(est, models.prepare_X(cfg.model.name, pf.X[pos]), y, cv=cv)
+        try:
+            pred = cross_val_predict(est, models.prepare_X(cfg.model.name, pf.X[pos]), y, cv=cv)
+        except ValueError as exc:
+            raise ProjectError(
+                "cannot evaluate: no validation file, no audit sample, and too few labels per "
+                f"class to cross-validate {cfg.model.name} ({exc}); add 'al seed --validation-size M' "
+                "or a --validation file"
+            ) from None
     return y, pred
 
 
@@ -1068,6 +1088,9 @@ def status(proj: Project) -> StatusResult:
         nxt = f"al seed{p} --size {cfg.batch_size}"
     elif len(q):
         nxt = f"al label{p}"
+    elif eff.loc[~eff["id"].isin(proj.audit_ids()), "label"].nunique() < 2:
+        # a model needs two classes: more labels, found at random, before any retrain
+        nxt = f"al query{p} --strategy random --size {cfg.batch_size}"
     elif version is None:
         nxt = f"al retrain{p}"
     else:

@@ -140,3 +140,12 @@ def test_model_without_manifest_is_not_a_version(tmp_path):
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "0001.joblib").write_bytes(b"junk")  # crash before the manifest
     assert p.latest_model_version() is None
+
+
+def test_torn_header_does_not_make_the_log_unreadable(tmp_path):
+    p = Project(tmp_path)
+    p.labels_path.write_bytes(b"id,label,annot")  # power cut during the very first append
+    assert p.read_label_log().frame.empty
+    p.append_labels([_row(1)])
+    log = p.read_label_log()
+    assert log.frame["id"].tolist() == ["r001"]
