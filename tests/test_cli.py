@@ -502,3 +502,18 @@ def test_appending_a_blank_to_an_int_column_is_not_a_change(cli, tmp_path):
         fh.write("30,,u\n")
     r = cli("label", "-p", p, "--export", tmp_path / "e.csv")
     assert r.code == 0 and "changed" not in r.stderr and "1 new row" in r.stderr
+
+
+def test_min_gain_stops_when_labels_buy_too_little(cli, project):
+    key = project.parent / "answers.csv"
+    assert cli("seed", "-p", project, "--size", "9").code == 0
+    codes = []
+    for _ in range(4):
+        assert cli("label", "-p", project, "--import", key, "--queued-only").code == 0
+        assert cli("retrain", "-p", project).code == 0
+        r = cli("evaluate", "-p", project, "--min-gain", "1000", "--patience", "2", "--json")
+        codes.append((r.code, r.json()["stop"], len(r.json()["curve"])))
+        assert cli("query", "-p", project, "--size", "9").code == 0
+    # not enough history for the rule yet -> 3; then the gain per 100 labels is < 1000 -> 0
+    assert codes[0][:2] == (3, False) and codes[1][:2] == (3, False)
+    assert codes[2][:2] == (0, True) and codes[3][:2] == (0, True)
