@@ -168,7 +168,9 @@ def _peer_query(method: str, est, ctx, labeled: np.ndarray, batch: int, repeat: 
         code = {lab: i for i, lab in enumerate(ctx["labels"])}
         y_nan = np.full(n, np.nan)
         y_nan[labeled] = [code[v] for v in ctx["y"][labeled]]
-        Xd = X.toarray() if hasattr(X, "toarray") and method in ("skactiveml:coreset", "skactiveml:typiclust") else X
+        # scikit-activeml's query strategies take dense arrays only ("Sparse data was passed,
+        # but dense data is required"): give them the same TF-IDF matrix, densified.
+        X = Xd = X.toarray() if hasattr(X, "toarray") else X
         base = models.make_estimator(ctx["model"], repeat)
         kind = method.split(":")[1]
         if kind == "uncertainty":
@@ -242,17 +244,24 @@ def peers_for_repeat(data: sim.SimData, repeat: int, protocol: sim.Protocol, met
 
 
 # =========================================================================== one data set
-def bench_dataset(name: str, args, folder: Path) -> dict:
+def bench_dataset(name: str, args, folder: Path, prev: dict | None = None) -> dict:
+    """Run al's strategies and the peers on one data set. With ``prev`` (--update), only
+    the methods given are run and merged into the earlier results for the data set."""
     from joblib import Parallel, delayed
 
     data = load_dataset(name, folder)
     protocol = protocol_for(data, args.initial, args.batch, args.rounds)
-    al_list = args.al_text if data.text_columns and args.al_text else args.al
+    al_list = args.al_text if data.text_columns and args.al_text is not None else args.al
     specs = [sim.parse_strategy(s) for s in al_list]
     print(f"[{name}] {len(data.frame)} rows, {len(data.labels)} labels, rounds {protocol.rounds}", flush=True)
     t0 = time.perf_counter()
-    res = sim.run(data, strategies=specs, protocol=protocol, repeats=args.repeats, n_jobs=args.n_jobs,
-                  plot=False)
+    res = None
+    curves = pd.DataFrame(columns=["method", *sim.CURVE_COLUMNS[1:]])
+    if specs:
+        res = sim.run(data, strategies=specs, protocol=protocol, repeats=args.repeats, n_jobs=args.n_jobs,
+                      plot=False)
+        curves = res.curves.rename(columns={"strategy": "method"}).copy()
+        curves["method"] = "al:" + curves["method"]
     al_seconds = time.perf_counter() - t0
     print(f"[{name}] al: {al_seconds:.0f}s", flush=True)
     t0 = time.perf_counter()
@@ -260,37 +269,52 @@ def bench_dataset(name: str, args, folder: Path) -> dict:
         delayed(peers_for_repeat)(data, k, protocol, args.peers, args.peer_budget) for k in range(args.repeats))
     peer_seconds = time.perf_counter() - t0
     print(f"[{name}] peers: {peer_seconds:.0f}s", flush=True)
-    for run in peer_runs:  # the peers started from al's initial labels
-        assert sorted(run["init_ids"]) == sorted(res.initial_ids[run["repeat"]]), (name, run["repeat"])
-    curves = res.curves.rename(columns={"strategy": "method"}).copy()
-    curves["method"] = "al:" + curves["method"]
+    if res is not None:
+        for run in peer_runs:  # the peers started from al's initial labels
+            assert sorted(run["init_ids"]) == sorted(res.initial_ids[run["repeat"]]), (name, run["repeat"])
     peer_pts = pd.DataFrame([p for r in peer_runs for p in r["points"]])
-    all_curves = pd.concat([curves, peer_pts], ignore_index=True) if len(peer_pts) else curves
     errors: dict[str, str] = {}
     for r in peer_runs:
         for m, e in r["errors"].items():
             errors.setdefault(m, e)
-    order = [f"al:{s}" for s in al_list] + [m for m in args.peers if m not in errors]
-    full = pd.DataFrame([{"repeat": 0, "n_labeled": res.full_data["n_labeled"],
-                          "accuracy": res.full_data["accuracy"], "macro_f1": res.full_data["macro_f1"]}])
+    peer_pts = peer_pts[~peer_pts["method"].isin(list(errors))] if len(peer_pts) else peer_pts
+    new_methods = [f"al:{s}" for s in al_list] + list(args.peers)
+    all_curves = pd.concat([c for c in (curves, peer_pts) if len(c)], ignore_index=True)
+    order = new_methods
+    peer_time = {m: round(sum(r["seconds"].get(m, 0) for r in peer_runs), 1) for m in args.peers}
+    seconds = {"al_total": round(al_seconds, 1), "peers_total": round(peer_seconds, 1), **peer_time}
+    if res is not None:
+        full_d = dict(res.full_data)
+        n_train, n_test, proto = res.n_train, res.n_test, res.protocol
+    if prev is not None:
+        old = pd.read_csv(RESULTS / name / "curves.csv")
+        old = old[~old["method"].isin(new_methods)]
+        all_curves = pd.concat([old, all_curves], ignore_index=True)
+        order = [m for m in [*prev["methods"], *prev["errors"]] if m not in new_methods] + new_methods
+        errors = {**{m: e for m, e in prev["errors"].items() if m not in new_methods}, **errors}
+        if res is None:
+            full_d, n_train, n_test, proto = prev["full_data"], prev["n_train"], prev["n_test"], prev["protocol"]
+        seconds = {**prev.get("seconds", {}), **seconds}
+    full = pd.DataFrame([{"repeat": 0, "n_labeled": full_d["n_labeled"], "accuracy": full_d["accuracy"],
+                          "macro_f1": full_d["macro_f1"]}])
+    present = set(all_curves["method"])
     summ, full_d = sim.summarise(all_curves.rename(columns={"method": "strategy"}), full,
-                                 [m for m in order if m in set(all_curves["method"])])
+                                 [m for m in order if m in present and m not in errors])
     out_dir = RESULTS / name
     out_dir.mkdir(parents=True, exist_ok=True)
     c = all_curves.copy()
-    c[["accuracy", "macro_f1"]] = c[["accuracy", "macro_f1"]].round(6)
+    c[["accuracy", "macro_f1"]] = c[["accuracy", "macro_f1"]].astype(float).round(6)
     c.to_csv(out_dir / "curves.csv", index=False)
-    peer_time = {m: round(sum(r["seconds"].get(m, 0) for r in peer_runs), 1) for m in args.peers}
     return {
-        "dataset": name, "rows": len(data.frame), "labels": data.labels, "n_train": res.n_train,
-        "n_test": res.n_test, "protocol": res.protocol, "full_data": full_d,
+        "dataset": name, "rows": len(data.frame), "labels": data.labels, "n_train": n_train,
+        "n_test": n_test, "protocol": proto, "full_data": full_d,
         "methods": {m: {"aulc_accuracy": s.aulc_accuracy, "aulc_macro_f1": s.aulc_macro_f1,
                         "aulc_accuracy_sd": s.aulc_accuracy_sd, "aulc_macro_f1_sd": s.aulc_macro_f1_sd,
                         "final_accuracy": s.final_accuracy, "final_macro_f1": s.final_macro_f1,
                         "labels_to_95": s.labels_to_95, "labels_to_99": s.labels_to_99}
                     for m, s in summ.items()},
-        "errors": {m: errors[m] for m in args.peers if m in errors},
-        "seconds": {"al_total": round(al_seconds, 1), "peers_total": round(peer_seconds, 1), **peer_time},
+        "errors": {m: errors[m] for m in order if m in errors},
+        "seconds": seconds,
     }
 
 
@@ -357,13 +381,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--n-jobs", type=int, default=2)
+    ap.add_argument("--update", action="store_true",
+                    help="run only the methods given and merge them into the earlier results")
     ap.add_argument("--time-digits", action="store_true", help="only time 'al simulate' on digits")
     args = ap.parse_args(argv)
     if args.time_digits:
         time_digits(args)
         return
     args.al = [s for s in args.al.split(",") if s]
-    args.al_text = [s for s in args.al_text.split(",") if s]
+    args.al_text = [s for s in args.al_text.split(",") if s] if args.al_text != "-" else None
     args.peers = [s for s in args.peers.split(",") if s]
     RESULTS.mkdir(parents=True, exist_ok=True)
     results = []
@@ -372,7 +398,8 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="al-bench-data-") as tmp:
         for name in [d for d in args.datasets.split(",") if d]:
             t0 = time.perf_counter()
-            r = bench_dataset(name, args, Path(tmp))
+            prev = previous.get("datasets", {}).get(name) if args.update else None
+            r = bench_dataset(name, args, Path(tmp), prev)
             print(f"[{name}] done in {time.perf_counter() - t0:.0f}s", flush=True)
             results.append(r)
             previous.setdefault("datasets", {})[name] = r
