@@ -60,6 +60,8 @@ AL_STRATEGIES = [
     "entropy+kmeans",
     "qbc_kl",
     "random",
+    "margin+kmeans",
+    "margin+density",
 ]
 # Both text sets are binary, where margin, entropy and least confidence rank rows alike;
 # qbc_kl (weakest on digits, 5 fits a round) is left out there to keep the run short.
