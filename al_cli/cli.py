@@ -132,7 +132,7 @@ def init(
     validation: Optional[Path] = typer.Option(None, "--validation", help="Held-out labeled file for 'al evaluate'."),
     label_column: str = typer.Option("label", "--label-column", help="Label column of the validation file."),
     model: str = typer.Option("logistic_regression", "--model", callback=_choice(*MODEL_NAMES), help="logistic_regression | linear_svm | naive_bayes | random_forest | hist_gradient_boosting"),
-    strategy: str = typer.Option("entropy", "--strategy", callback=_choice(*BASE_STRATEGIES), help="Default query strategy (see 'al query --help')."),
+    strategy: str = typer.Option("margin", "--strategy", callback=_choice(*BASE_STRATEGIES), help="Default query strategy (see 'al query --help')."),
     batch_size: int = typer.Option(20, "--batch-size", min=1, help="Default batch size for seed/query."),
     random_state: int = typer.Option(0, "--random-state", help="Seed for every random choice."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing al.yaml (labels and models are kept)."),

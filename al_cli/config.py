@@ -61,7 +61,7 @@ class ModelConfig:
 
 @dataclass
 class StrategyConfig:
-    name: str = "entropy"
+    name: str = "margin"  # chosen from benchmarks/README.md (Simulation vs peers)
     diversity: str = "none"
     candidate_factor: int = 10
     density: bool = False

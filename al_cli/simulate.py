@@ -257,24 +257,13 @@ def make_project(folder: Path, data: SimData, files: dict[str, Path], *, model: 
                  random_state: int, spec: StrategySpec | None = None, batch: int = 10) -> Project:
     """``al init`` on the split files, then the strategy and model set in al.yaml."""
     labels = data.labels
-    many = len(labels) > 9
-    # al.yaml needs labeling.keys beyond 9 labels; init cannot take them, so it gets a
-    # two-label set and the config is completed below, as a user would edit al.yaml.
     wf.init(folder, files["pool"], id_column=data.id_column, text_columns=data.text_columns,
-            feature_columns=data.feature_columns, labels=labels[:2] if many else labels,
-            validation=None if many else files["validation"], label_column=data.label_column,
-            model=model, strategy=spec.name if spec else "entropy", batch_size=batch,
+            feature_columns=data.feature_columns, labels=labels, validation=files["validation"],
+            label_column=data.label_column, model=model,
+            strategy=spec.name if spec else config_mod.StrategyConfig().name, batch_size=batch,
             random_state=random_state, force=True)
     proj = Project(folder)
     cfg = proj.config
-    if many:
-        data_mod.check_columns(pd.read_csv(files["validation"], nrows=0),
-                               [*cfg.data.text_columns, *cfg.data.feature_columns],
-                               files["validation"], "feature")
-        cfg.labels = list(labels)
-        cfg.labeling.keys = dict(zip(labels, _EXTRA_KEYS))
-        cfg.validation.path = wf._relpath(files["validation"], folder)
-        cfg.validation.label_column = data.label_column
     if spec is not None:
         spec.apply(cfg)
     proj.write_config(cfg)

@@ -75,7 +75,7 @@ def init(
     validation: Path | None = None,
     label_column: str = "label",
     model: str = "logistic_regression",
-    strategy: str = "entropy",
+    strategy: str = "margin",
     batch_size: int = 20,
     random_state: int = 0,
     force: bool = False,

@@ -133,7 +133,7 @@ def test_project_found_from_subfolder(cli, project):
 
 def test_bad_config_names_the_field(cli, project):
     y = project / "al.yaml"
-    y.write_text(y.read_text().replace("name: entropy", "name: psychic"))
+    y.write_text(y.read_text().replace("name: margin", "name: psychic"))
     one_error_line(cli("status", "-p", project), "strategy.name", "psychic")
     y.write_text("data: [unclosed\n")
     one_error_line(cli("status", "-p", project), "al.yaml", "YAML")
