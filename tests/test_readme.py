@@ -38,3 +38,16 @@ def test_walkthrough_runs_as_shown(sample, cli):
         allowed = (0, 3) if "--stop-at" in argv else (0,)
         assert r.code in allowed, (cmd, r.stdout, r.stderr)
     assert (cwd / "models" / "0002.joblib").exists()
+
+
+def test_simulate_example_runs_as_shown(cli, tmp_path):
+    text = README.read_text()
+    cmd = next(ln for ln in text.splitlines() if ln.startswith("al simulate sample_projects/"))
+    argv = shlex.split(cmd)
+    root = README.parent
+    argv = [str(root / a) if a.startswith("sample_projects/") else a for a in argv]
+    argv[argv.index("--out") + 1] = str(tmp_path / "sim")
+    r = cli(*argv[1:], "--repeats", "2")
+    assert r.code == 0, r.stderr
+    for f in ("curves.csv", "summary.json", "learning_curves.png"):
+        assert (tmp_path / "sim" / f).exists()
