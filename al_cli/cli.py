@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, List, Optional
 
-import click
 import typer
 
 from al_cli import __version__
@@ -46,8 +45,24 @@ def _split(values: Optional[List[str]]) -> list[str]:
 
 # typer's own exits and usage errors (exit code 2) pass through untouched; newer typer
 # versions vendor click, so both exception families are listed.
-_PASSTHROUGH = (typer.Exit, typer.Abort, SystemExit, click.ClickException,
-                getattr(__import__("typer.exceptions").exceptions, "TyperException", click.ClickException))
+def _passthrough() -> tuple[type[BaseException], ...]:
+    kinds: list[type[BaseException]] = [typer.Exit, typer.Abort, SystemExit]
+    try:  # typer before 0.26 uses click itself
+        from click import ClickException
+
+        kinds.append(ClickException)
+    except ImportError:
+        pass
+    try:  # typer 0.26+ vendors click; its usage errors derive from TyperException
+        from typer.exceptions import TyperException
+
+        kinds.append(TyperException)
+    except ImportError:
+        pass
+    return tuple(kinds)
+
+
+_PASSTHROUGH = _passthrough()
 
 
 def _choice(*values: str) -> Callable[[Any], Any]:
