@@ -133,6 +133,14 @@ class Terminal:
                 self._pending = b""
         return True
 
+    def discard_input(self) -> None:
+        """Forget keys typed before the current item was drawn (a double press or a key
+        bounce must not answer an item the annotator has not seen)."""
+        with contextlib.suppress(termios.error, OSError):
+            termios.tcflush(self.fd_in, termios.TCIFLUSH)
+        self._buf = ""
+        self._pending = b""
+
     def read_key(self) -> str:
         """One key: a character, or a name for an escape sequence ("up", "esc", ...)."""
         while not self._buf:
@@ -342,6 +350,7 @@ class UI:
         return scroll
 
     def __call__(self, session: LabelSession, item: ItemView) -> Action:
+        self.term.discard_input()
         shown = time.monotonic()
         scroll = self.draw(item)
         self.message = ""

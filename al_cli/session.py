@@ -121,7 +121,12 @@ def _fmt_value(v) -> str:
         return _fmt_value(float(v))
     if isinstance(v, (np.integer,)):
         return str(int(v))
-    return str(v)
+    # Text from outside must not drive the annotator's terminal: drop control characters
+    # (ESC sequences, bell, clear-screen, C1) but keep tabs and newlines.
+    return _CONTROL.sub("", str(v))
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def load_views(proj: Project, ids: list[str], purposes: dict[str, str] | None = None) -> dict[str, ItemView]:

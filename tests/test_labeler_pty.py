@@ -265,3 +265,16 @@ def test_empty_queue_says_what_to_run(tmp_path):
     out = finish(c)
     assert c.exitstatus == 0
     assert "nothing to label" in out and "next: al seed" in out
+
+
+def test_keys_typed_ahead_do_not_answer_unseen_items(tmp_path):
+    project = make_project(tmp_path)
+    child = spawn(project)
+    first = current(child)
+    child.send("11")  # a double press: only the item on screen is answered
+    second = current(child)
+    assert second != first
+    child.send("q")
+    child.expect(pexpect.EOF)
+    rows = [r for r in csv.DictReader(open(project / "labels.csv")) if r["status"] == "labeled"]
+    assert [r["id"] for r in rows] == [first]

@@ -460,3 +460,11 @@ def test_a_batch_answered_by_someone_else_leaves_nothing(proj, tmp_path):
     s = LabelSession(proj, "ana")
     assert s.next_item() is None
     assert s.remaining == 0 and s.claimed_by_others == 0
+
+
+def test_control_characters_in_pool_text_are_not_shown():
+    from al_cli.session import _fmt_value
+
+    shown = _fmt_value("esc \x1b[31mRED\x1b[0m bell\x07 osc \x1b]2;HACKED\x07 clear\x1b[2J\tend\nnext")
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert shown.endswith("\tend\nnext") and "RED" in shown
