@@ -413,12 +413,12 @@ def simulate(
                                                  "qbc_kl, egl; MOD kmeans | kcenter | none (batch diversity), density[W] "
                                                  "(representativeness weight W), rfX (share X of each batch drawn at random: rf0, rf0.2). "
                                                  "Unset modifiers keep al.yaml's defaults. E.g. entropy, margin+kcenter, entropy+rf0."),
-    initial: int = typer.Option(20, "--initial", help="First labels, drawn at random (see --seed-strategy)."),
-    seed_strategy: str = typer.Option("random", "--seed-strategy", help="random, or kmeans as 'al seed' does."),
-    batch: int = typer.Option(10, "--batch", help="Labels per round."),
-    rounds: int = typer.Option(20, "--rounds", help="Query rounds after the initial labels (R + 1 curve points)."),
-    repeats: int = typer.Option(5, "--repeats", help="Repeats; repeat k splits and seeds with k."),
-    test_size: float = typer.Option(0.3, "--test-size", help="Share of rows held out (stratified) to measure each model."),
+    initial: int = typer.Option(20, "--initial", min=1, help="First labels, drawn at random (see --seed-strategy)."),
+    seed_strategy: str = typer.Option("random", "--seed-strategy", callback=_choice(*SEED_STRATEGIES), help="random, or kmeans as 'al seed' does."),
+    batch: int = typer.Option(10, "--batch", min=1, help="Labels per round."),
+    rounds: int = typer.Option(20, "--rounds", min=0, help="Query rounds after the initial labels (R + 1 curve points)."),
+    repeats: int = typer.Option(5, "--repeats", min=1, help="Repeats; repeat k splits and seeds with k."),
+    test_size: float = typer.Option(0.3, "--test-size", callback=_between(0, 1, hi_open=True), help="Share of rows held out (stratified) to measure each model."),
     model: str = typer.Option("logistic_regression", "--model", callback=_choice(*MODEL_NAMES), help="logistic_regression | linear_svm | naive_bayes | random_forest | hist_gradient_boosting"),
     out: Path = typer.Option(Path("simulation"), "--out", help="Folder for curves.csv, summary.json and learning_curves.png."),
     n_jobs: int = typer.Option(1, "--n-jobs", help="Parallel workers (joblib); -1 for every core."),
@@ -431,7 +431,10 @@ def simulate(
     sd = sim.load_data(data, label_column=label_column, id_column=id_column, text_columns=_split(text_column),
                        feature_columns=_split([feature_columns]) if feature_columns is not None else None,
                        answers=answers)
-    specs = sim.parse_strategies(_split(strategy))
+    try:
+        specs = sim.parse_strategies(_split(strategy))
+    except AlError as exc:  # a misspelt strategy is a usage error, like 'al query --strategy'
+        raise typer.BadParameter(exc.message, param_hint="--strategy") from None
     protocol = sim.Protocol(initial=initial, batch=batch, rounds=rounds, test_size=test_size, model=model,
                             seed_strategy=seed_strategy)
     sim.check_protocol(sd, protocol, repeats)

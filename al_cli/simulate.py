@@ -496,8 +496,13 @@ def run(data: SimData, *, strategies: list[StrategySpec], protocol: Protocol, re
         raise ConfigError("--strategy: no strategy given")
     split(data, 0, protocol.test_size)  # fail early on an impossible split
     order = [s.text for s in strategies]
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise DataError(f"{out}: exists and is not a folder (--out)")  # before hours of work
     if keep_projects is not None:
         root = Path(keep_projects)
+        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+            # a reused folder would start each replay from an earlier run's labels
+            raise DataError(f"{root}: --keep-projects needs a new or empty folder")
         root.mkdir(parents=True, exist_ok=True)
         tmp_ctx: contextlib.AbstractContextManager = contextlib.nullcontext(str(root))
     else:

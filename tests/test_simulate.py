@@ -222,9 +222,7 @@ def test_cli_on_the_penguins_sample_with_an_answer_key(tmp_path):
 
 @pytest.mark.parametrize("args, needle", [
     (["--label-column", "nope"], "label column 'nope' not found"),
-    (["--label-column", "species", "--strategy", "entropy,bogus"], "unknown strategy 'bogus'"),
     (["--label-column", "species", "--rounds", 50], "training part has only"),
-    (["--label-column", "species", "--test-size", 1.5], "--test-size"),
 ])
 def test_cli_bad_input_is_one_error_line(iris_csv, tmp_path, args, needle):
     code, stdout, stderr = _cli(iris_csv, *args, "--out", tmp_path / "x")
@@ -246,3 +244,29 @@ def test_help_documents_the_strategy_syntax():
     text = " ".join(res.stdout.split())
     for word in ("--strategy", "kcenter", "rfX", "--seed-strategy", "--n-jobs", "--test-size"):
         assert word in text
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--strategy", "entropy,bogus"], "bogus"),
+    (["--test-size", 1.5], "--test-size"),
+    (["--seed-strategy", "kmean"], "kmean"),
+    (["--repeats", 0], "--repeats"),
+])
+def test_cli_bad_option_value_is_a_usage_error(iris_csv, tmp_path, args, needle):
+    code, stdout, stderr = _cli(iris_csv, "--label-column", "species", *args, "--out", tmp_path / "x")
+    assert code == 2 and needle in stderr and "Traceback" not in stderr, stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_out_and_keep_projects_are_checked_before_running(iris_csv, tmp_path):
+    f = tmp_path / "afile"
+    f.write_text("")
+    small = ["--initial", 6, "--batch", 3, "--rounds", 1, "--repeats", 1]
+    code, _, stderr = _cli(iris_csv, "--label-column", "species", *small, "--out", f)
+    assert code == 1 and "not a folder" in stderr
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "old").write_text("")
+    code, _, stderr = _cli(iris_csv, "--label-column", "species", *small, "--out", tmp_path / "o",
+                           "--keep-projects", used)
+    assert code == 1 and "new or empty folder" in stderr
