@@ -470,6 +470,13 @@ def run(proj: Project, annotator: str | None = None) -> None:
     try:
         with term:
             outcome = drive(session, UI(session, term))
+            while outcome == "replaced":  # 'al query' wrote a new batch: label that one
+                counts = session.counts
+                session = LabelSession(proj, session.annotator)
+                session.counts = counts
+                ui = UI(session, term)
+                ui.message = "the batch was replaced (al query / al seed); this is the new one"
+                outcome = drive(session, ui) if session.batch_size else "done"
     except (KeyboardInterrupt, EOFError):
         outcome = "quit"
     except Terminated as exc:

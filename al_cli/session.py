@@ -261,6 +261,7 @@ class LabelSession:
         self.round = wf.current_round(project)
         self.claims_path = project.root / CLAIMS_NAME
 
+        self._queue_stamp = self._stamp_queue()
         q = wf.read_queue(project)
         self.queue_ids: list[str] = list(dict.fromkeys(q["id"].astype(str)))
         purposes = dict(zip(q["id"].astype(str), q["purpose"].astype(str))) if "purpose" in q else {}
@@ -289,6 +290,18 @@ class LabelSession:
         self.current: str | None = None
         self.counts = _Counts()
         self.last_row: dict | None = None
+
+    def _stamp_queue(self) -> tuple | None:
+        try:
+            st = self.project.queue_path.stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def queue_replaced(self) -> bool:
+        """True when queue.csv was rewritten ('al query', 'al seed --force') since this
+        session read it: the batch on screen is no longer the current one."""
+        return self._stamp_queue() != self._queue_stamp
 
     # ------------------------------------------------------------------ log events
     def _apply_label(self, rec: list[str]) -> None:
@@ -536,10 +549,13 @@ class LabelSession:
 def drive(session: LabelSession, ask: Callable[[LabelSession, ItemView], Action]) -> str:
     """Show items through ``ask`` until the batch is done or the annotator quits.
 
-    ``ask(session, item)`` returns an :class:`Action`. Returns ``"done"`` or ``"quit"``.
+    ``ask(session, item)`` returns an :class:`Action`. Returns ``"done"``, ``"quit"``, or
+    ``"replaced"`` when queue.csv was replaced between two items (start a new session).
     """
     try:
         while True:
+            if session.current is None and session.queue_replaced():
+                return "replaced"
             item = session.next_item()
             if item is None:
                 return "done"

@@ -468,3 +468,20 @@ def test_control_characters_in_pool_text_are_not_shown():
     shown = _fmt_value("esc \x1b[31mRED\x1b[0m bell\x07 osc \x1b]2;HACKED\x07 clear\x1b[2J\tend\nnext")
     assert "\x1b" not in shown and "\x07" not in shown
     assert shown.endswith("\tend\nnext") and "RED" in shown
+
+
+def test_a_replaced_batch_ends_the_drive_with_replaced(proj):
+    s = LabelSession(proj, "ana")
+    answered = []
+
+    def ask(session, item):
+        answered.append(item.id)
+        if len(answered) == 2:  # 'al seed --force' rewrites queue.csv mid-session
+            wf.seed(proj, size=4, strategy="random", force=True)
+        return Action("label", label="pos", seconds=1.0)
+
+    assert drive(s, ask) == "replaced"
+    assert len(answered) == 2
+    s2 = LabelSession(proj, "ana")
+    new_queue = set(wf.read_queue(proj)["id"])
+    assert set(s2.queue_ids) == new_queue and s2.next_item().id in new_queue
