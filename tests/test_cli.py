@@ -11,7 +11,7 @@ import pytest
 
 from al_cli.cli import app
 
-COMMANDS = ["init", "seed", "label", "retrain", "evaluate", "score", "query", "status"]
+COMMANDS = ["init", "seed", "label", "retrain", "evaluate", "score", "query", "status", "simulate"]
 
 
 def one_error_line(r, *fragments: str) -> None:
