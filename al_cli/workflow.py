@@ -828,17 +828,15 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
         cost_arr = _learned_cost(proj, pf)
     version = proj.latest_model_version() or 0
     rng = _rng(proj, version, len(eff))
-    X_model = pf.X
     if name == "random":
         scores_all = np.zeros(pf.n_rows)
         scores_all[available] = rng.random(int(available.sum()))
     else:
         version, bundle, _ = latest_model(proj)
         scores_all = _scores_for(proj, name, version, bundle, pf, available, rng)
-        X_model = pf.X
     dens = None
     if dens_w:
-        dens = strat.representativeness(X_model, rng)
+        dens = strat.representativeness(pf.X, rng)
     reference = None
     if div == "kcenter":
         tp, _, _, _ = training_set(proj, pf)
@@ -851,7 +849,7 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
     )
     positions = np.asarray(batch.positions, dtype=int)
     reasons = batch.reasons()
-    label = name + (f"+{div}" if div != "none" else "") + (f"+density" if dens_w else "") + \
+    label = name + (f"+{div}" if div != "none" else "") + ("+density" if dens_w else "") + \
         (f"+random{rf:g}" if rf else "") + ("+cost" if cost_arr is not None else "")
     q = pd.DataFrame({
         "id": pf.ids[positions],
@@ -956,8 +954,6 @@ def evaluate(proj: Project, *, stop_at: float | None = None, metric: str = "accu
     if stop_at is not None and not 0 <= stop_at <= 1:
         raise ConfigError("--stop-at must be a number between 0 and 1")
     version, bundle, man = latest_model(proj)
-    est = bundle["estimator"]
-    name = bundle["model_name"]
     pf = load_features(proj)
     source = None
     if cfg.validation.path:

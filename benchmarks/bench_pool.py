@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -118,7 +117,7 @@ def main() -> None:
         "python": platform.python_version(),
     }
     print(json.dumps({"meta": meta, "results": res}, indent=2))
-    print(f"\n| step | wall (s) | in command (s) | peak RSS (MB) |\n|---|---:|---:|---:|")
+    print("\n| step | wall (s) | in command (s) | peak RSS (MB) |\n|---|---:|---:|---:|")
     for k, v in res.items():
         print(f"| {k} | {v['wall_s']} | {v['in_command_s']} | {v['peak_rss_mb']:.0f} |")
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from al_cli.cli import app
 
 COMMANDS = ["init", "seed", "label", "retrain", "evaluate", "score", "query", "status", "simulate"]
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pandas as pd
 import pexpect
-import pytest
 import yaml
 
 from al_cli import workflow as wf

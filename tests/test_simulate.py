@@ -4,7 +4,6 @@ its outputs, and its errors. Tiny data and few rounds: the whole file runs in se
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
