@@ -13,24 +13,7 @@ from al_cli.errors import ConfigError
 
 SCHEMA_VERSION = 1
 
-MODEL_NAMES = (
-    "logistic_regression",
-    "linear_svm",
-    "naive_bayes",
-    "random_forest",
-    "hist_gradient_boosting",
-)
-BASE_STRATEGIES = (
-    "least_confidence",
-    "margin",
-    "entropy",
-    "random",
-    "qbc_vote_entropy",
-    "qbc_kl",
-    "egl",
-)
-DIVERSITY = ("none", "kmeans", "kcenter")
-SEED_STRATEGIES = ("kmeans", "random")
+MAX_RANDOM_STATE = 2**32 - 1  # numpy's and scikit-learn's seed range
 RESERVED_KEYS = set("suqn?")
 # Default answer keys: 1..9 in the order of the label set (DESIGN.md), then 0, then letters
 # that are not command keys. Labels beyond these have no key (import still works).
@@ -74,6 +57,15 @@ class StrategyConfig:
 
 
 @dataclass
+class FeaturesConfig:
+    """The registered extractor for each kind of column (see features/registry.py)."""
+
+    text: str = "tfidf"
+    numeric: str = "standard"
+    categorical: str = "onehot"
+
+
+@dataclass
 class LabelingConfig:
     keys: dict[str, str] = field(default_factory=dict)  # label -> key
     tags: list[str] = field(default_factory=lambda: ["ambiguous", "unsure", "typo"])
@@ -90,6 +82,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     strategy: StrategyConfig = field(default_factory=StrategyConfig)
     labeling: LabelingConfig = field(default_factory=LabelingConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
     batch_size: int = 20
     random_state: int = 0
     schema_version: int = SCHEMA_VERSION
@@ -151,6 +144,7 @@ def from_dict(raw: Any, where: str = "al.yaml") -> Config:
         model=_section(raw, "model", ModelConfig, where),
         strategy=_section(raw, "strategy", StrategyConfig, where),
         labeling=_section(raw, "labeling", LabelingConfig, where),
+        features=_section(raw, "features", FeaturesConfig, where),
         batch_size=raw.get("batch_size", 20),
         random_state=raw.get("random_state", 0),
         schema_version=version,
@@ -172,15 +166,19 @@ def validate(cfg: Config, where: str = "al.yaml") -> None:
     cfg.labels = labels
     _expect(len(set(labels)) == len(labels), where, "labels", "has a duplicate label")
     _expect(all(lab.strip() for lab in labels), where, "labels", "has an empty label")
-    _expect(cfg.model.name in MODEL_NAMES, where, "model.name",
-            f"must be one of {', '.join(MODEL_NAMES)} (got {cfg.model.name!r})")
+    from al_cli.features.registry import EXTRACTORS
+    from al_cli.models.registry import MODELS
+    from al_cli.strategies.registry import DIVERSITY, STRATEGIES
+
+    _expect(isinstance(cfg.model.name, str) and cfg.model.name in MODELS, where, "model.name",
+            f"must be one of {', '.join(MODELS.names())} (got {cfg.model.name!r})")
     _expect(cfg.model.class_weight in (None, "balanced"), where, "model.class_weight",
             "must be 'balanced' or null")
     _expect(isinstance(cfg.model.params, dict), where, "model.params", "must be a mapping")
     s = cfg.strategy
-    _expect(s.name in BASE_STRATEGIES, where, "strategy.name",
-            f"must be one of {', '.join(BASE_STRATEGIES)} (got {s.name!r})")
-    _expect(s.diversity in DIVERSITY, where, "strategy.diversity",
+    _expect(isinstance(s.name, str) and s.name in STRATEGIES, where, "strategy.name",
+            f"must be one of {', '.join(STRATEGIES.names())} (got {s.name!r})")
+    _expect(isinstance(s.diversity, str) and s.diversity in DIVERSITY, where, "strategy.diversity",
             f"must be one of {', '.join(DIVERSITY)} (got {s.diversity!r})")
     _expect(_num(s.random_fraction) and 0 <= s.random_fraction < 1, where,
             "strategy.random_fraction", "must be a number in [0, 1)")
@@ -198,7 +196,15 @@ def validate(cfg: Config, where: str = "al.yaml") -> None:
             "must be a column name or null")
     _expect(_int(cfg.batch_size) and cfg.batch_size >= 1, where, "batch_size",
             "must be a positive integer")
-    _expect(_int(cfg.random_state), where, "random_state", "must be an integer")
+    _expect(_int(cfg.random_state) and 0 <= cfg.random_state <= MAX_RANDOM_STATE, where, "random_state",
+            f"must be an integer from 0 to {MAX_RANDOM_STATE}")
+    for kind in ("text", "numeric", "categorical"):
+        name = getattr(cfg.features, kind)
+        ok = isinstance(name, str) and name in EXTRACTORS and (
+            name not in EXTRACTORS.builtins() or EXTRACTORS.builtins()[name].kind == kind)
+        _expect(ok, where, f"features.{kind}",
+                f"must name a {kind} feature extractor (got {name!r}; al's own: "
+                f"{', '.join(n for n, e in EXTRACTORS.builtins().items() if e.kind == kind)})")
     _expect(cfg.data.id_column is None or isinstance(cfg.data.id_column, str), where,
             "data.id_column", "must be a column name or null")
     _expect(cfg.validation.path is None or isinstance(cfg.validation.path, str), where,
@@ -244,21 +250,37 @@ HEADER = """\
 # data:        the pool (CSV or Parquet), read-only. Paths are relative to this folder.
 #   id_column:       null -> ids are derived as 'row<N>' from the row position (stable only
 #                    while rows are appended, never inserted or reordered).
-#   text_columns:    TF-IDF features. feature_columns: numeric (imputed, scaled) and
-#                    categorical (one-hot) columns.
+#   text_columns:    text features. feature_columns: numeric and categorical columns.
 # labels:      the label set; answer keys default to 1..9 in this order.
 # validation:  optional held-out labeled file (same columns + label_column).
-# model.name:  logistic_regression | linear_svm | naive_bayes | random_forest | hist_gradient_boosting
-# strategy:    name: least_confidence | margin | entropy | random | qbc_vote_entropy | qbc_kl | egl
-#              diversity: none | kmeans | kcenter; random_fraction: share of each batch drawn
+# model.name:  {models}
+# strategy:    name: {strategies}
+#              diversity: {diversity}; random_fraction: share of each batch drawn
 #              at random; density: weight by representativeness; cost_column / cost: learned.
 # labeling:    keys (label -> key), tags for notes, show_prediction, overlap between annotators.
+# features:    extractor per column kind: text {text}; numeric {numeric};
+#              categorical {categorical}.
 """
+
+
+def header(version: int) -> str:
+    """The comment block of al.yaml, listing the registered parts."""
+    from al_cli.features.registry import EXTRACTORS
+    from al_cli.models.registry import MODELS
+    from al_cli.strategies.registry import DIVERSITY, STRATEGIES
+
+    def kind(k: str) -> str:
+        return " | ".join(n for n in EXTRACTORS.names()
+                          if n not in EXTRACTORS.builtins() or EXTRACTORS.builtins()[n].kind == k)
+
+    return HEADER.format(version=version, models=" | ".join(MODELS.names()),
+                         strategies=" | ".join(STRATEGIES.names()), diversity=" | ".join(DIVERSITY),
+                         text=kind("text"), numeric=kind("numeric"), categorical=kind("categorical"))
 
 
 def dump(cfg: Config) -> str:
     body = yaml.safe_dump(cfg.to_dict(), sort_keys=False, allow_unicode=True)
-    return HEADER.format(version=cfg.schema_version) + body
+    return header(cfg.schema_version) + body
 
 
 def load(path: Path) -> Config:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from al_cli.errors import DataError
+from al_cli.errors import ColumnNotFoundError, DataError
 
 DERIVED_ID_PREFIX = "row"
 
@@ -68,27 +68,56 @@ def sniff_delimiter(path: Path) -> str:
 
 
 def read_column(path: Path, column: str, what: str, as_str: bool = False) -> pd.Series:
-    """One column of a CSV/Parquet file, without loading the others."""
+    """One column of a CSV/Parquet file, without loading the others.
+
+    A missing column is a :class:`ColumnNotFoundError`; an unreadable file (not UTF-8,
+    malformed, unreadable) a plain :class:`DataError`, so callers can tell them apart.
+    """
     path = Path(path)
     if not path.exists():
-        raise DataError(f"{path}: file not found")
+        raise DataError(f"{path}: {what} file not found")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, expected a CSV or Parquet file")
+    parquet = path.suffix.lower() in (".parquet", ".pq")
     try:
-        if path.suffix.lower() in (".parquet", ".pq"):
+        if parquet:
+            import pyarrow.parquet as pq
+
+            names = pq.read_schema(path).names
+        else:
+            sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else sniff_delimiter(path)
+            names = list(pd.read_csv(path, sep=sep, nrows=0, encoding="utf-8-sig").columns)
+        if column not in names:
+            shown = ", ".join(map(str, names[:12]))
+            raise ColumnNotFoundError(f"{path}: {what} column '{column}' not found (columns: {shown})",
+                                      path, column)
+        if parquet:
             return pd.read_parquet(path, columns=[column])[column]
-        sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else sniff_delimiter(path)
         return pd.read_csv(path, sep=sep, usecols=[column], encoding="utf-8-sig",
                            dtype={column: str} if as_str else None)[column]
-    except (ValueError, KeyError):
-        raise DataError(f"{path}: {what} column '{column}' not found") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise DataError(f"{path}: cannot read {what} column '{column}' ({exc})") from None
+    except DataError:
+        raise
+    except ImportError:
+        raise DataError(f"{path}: reading Parquet needs pyarrow (pip install 'al-cli[parquet]')") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not valid UTF-8 (byte {exc.start}); re-save the file as UTF-8") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty") from None
+    except pd.errors.ParserError as exc:
+        msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else "parse error"
+        raise DataError(f"{path}: not a readable CSV ({msg})") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read {what} column '{column}' ({exc.strerror or exc})") from None
+    except (ValueError, KeyError) as exc:  # e.g. a damaged Parquet file
+        raise DataError(f"{path}: cannot read {what} column '{column}' ({type(exc).__name__}: {exc})") from None
 
 
 def check_columns(df: pd.DataFrame, columns: list[str], path: Path, what: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
         shown = ", ".join(map(str, list(df.columns)[:12]))
-        raise DataError(f"{path}: {what} column '{missing[0]}' not found (columns: {shown})")
+        raise ColumnNotFoundError(f"{path}: {what} column '{missing[0]}' not found (columns: {shown})",
+                                  path, missing[0])
 
 
 def ids_for(df: pd.DataFrame, id_column: str | None, path: Path) -> pd.Series:

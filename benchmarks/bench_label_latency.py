@@ -32,8 +32,8 @@ import pexpect
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from al_cli import workflow as wf  # noqa: E402
-from al_cli.project import Project, atomic_write_csv  # noqa: E402
+from al_cli import api as wf  # noqa: E402
+from al_cli.store import Project, atomic_write_csv  # noqa: E402
 
 HEADER = r"item (\d+) of (\d+) · id (\w+)"
 WORDS = np.array("the of and a to in is was for on that with as by at from an be this are which "

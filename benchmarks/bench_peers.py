@@ -11,7 +11,7 @@ one-hot for tables, TF-IDF for text, fitted on the training part); the same
 initial 20 labels (al's random seed for repeat k); batches of 10; 20 rounds (fewer
 where the training part is smaller: wine); al's logistic regression
 (class_weight=balanced, C=1); accuracy and macro-F1 on the test part after every
-retrain. al's strategies run through ``al simulate`` itself (al_cli.simulate.run: the
+retrain. al's strategies run through ``al simulate`` itself (al_cli.reports.simulate.run: the
 real commands in temporary projects). The peers run their own query code on the
 same matrices with the same estimator; while only one class is labeled, every
 method queries at random and predicts that class (al's rule, see simulate.py).
@@ -41,10 +41,13 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from al_cli import data as data_mod  # noqa: E402
+from al_cli import api as wf  # noqa: E402
 from al_cli import features as feat  # noqa: E402
 from al_cli import models  # noqa: E402
-from al_cli import simulate as sim  # noqa: E402
-from al_cli import workflow as wf  # noqa: E402
+from al_cli.features.cache import load_features  # noqa: E402
+from al_cli.reports import simulate as sim  # noqa: E402
+from al_cli.reports.metrics import metrics  # noqa: E402
+from al_cli.strategies.spec import QuerySpec  # noqa: E402
 from al_cli.report import collecting  # noqa: E402
 
 RESULTS = HERE / "results"
@@ -126,7 +129,7 @@ def _context(data: sim.SimData, repeat: int, protocol: sim.Protocol, tmp: Path) 
         train, test = sim.split(data, repeat, protocol.test_size)
         files = sim.write_split_files(tmp / "data", data, train, test)
         proj = sim.make_project(tmp / "project", data, files, model=protocol.model, random_state=repeat)
-        pf = wf.load_features(proj)
+        pf = load_features(proj)
         cfg = proj.config
         q = wf.seed(proj, size=protocol.initial, strategy=protocol.seed_strategy)
         vdf = data_mod.read_labels_file(files["validation"], cfg.validation.label_column, cfg.labels, None)
@@ -207,7 +210,7 @@ def run_peer(method: str, ctx: dict, protocol: sim.Protocol, repeat: int, budget
             pred = np.asarray(est.classes_, dtype=object)[proba.argmax(axis=1)]
         else:
             pred = np.full(len(ctx["yt"]), ylab[0], dtype=object)
-        acc, f1, _, _ = wf._metrics(ctx["yt"], pred, ctx["labels"])
+        acc, f1, _, _ = metrics(ctx["yt"], pred, ctx["labels"])
         points.append({"method": method, "repeat": repeat, "n_labeled": len(labeled),
                        "accuracy": acc, "macro_f1": f1})
         if r == protocol.rounds:
@@ -254,7 +257,7 @@ def bench_dataset(name: str, args, folder: Path, prev: dict | None = None) -> di
     data = load_dataset(name, folder)
     protocol = protocol_for(data, args.initial, args.batch, args.rounds)
     al_list = args.al_text if data.text_columns and args.al_text is not None else args.al
-    specs = [sim.parse_strategy(s) for s in al_list]
+    specs = [QuerySpec.parse(s) for s in al_list]
     print(f"[{name}] {len(data.frame)} rows, {len(data.labels)} labels, rounds {protocol.rounds}", flush=True)
     t0 = time.perf_counter()
     res = None

@@ -333,7 +333,7 @@ def test_excel_bom_and_semicolon_csv(cli, tmp_path):
 
 
 def test_more_than_nine_labels_get_keys(cli, tmp_path):
-    from al_cli.project import Project
+    from al_cli.store import Project
 
     f = tmp_path / "digits.csv"
     pd.DataFrame({"id": range(40), "v": range(40)}).to_csv(f, index=False)

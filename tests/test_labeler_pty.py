@@ -13,8 +13,8 @@ import pandas as pd
 import pexpect
 import yaml
 
-from al_cli import workflow as wf
-from al_cli.project import LABEL_COLUMNS, Project, atomic_write_csv
+from al_cli import api as wf
+from al_cli.store import LABEL_COLUMNS, Project, atomic_write_csv
 
 HEADER = r"item (\d+) of (\d+) · id (\w+)"
 TIMEOUT = 30

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from al_cli.project import LABEL_COLUMNS
+from al_cli.store import LABEL_COLUMNS
 
 SAMPLES = {
     # name: (init args, batch, metric that must rise)

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from al_cli import workflow as wf
+from al_cli import api as wf
 from al_cli.errors import IntegrityError, ProjectError
-from al_cli.project import LABEL_COLUMNS, Project, atomic_write_text
+from al_cli.store import LABEL_COLUMNS, Project, atomic_write_text, effective_labels
 
 
 def _row(i, label="a", annotator="ann", status="labeled", note=""):
@@ -84,7 +84,7 @@ def test_log_is_append_only_and_effective_labels_follow_the_latest(tmp_path_fact
         if key in order:
             order.remove(key)
         order.append(key)
-    eff = wf.effective_labels(p)
+    eff = effective_labels(p.read_label_log().frame)
     want: dict[str, str] = {}
     for key in order:  # latest current answer across annotators wins
         if expected[key] is not None:
@@ -119,13 +119,18 @@ def test_lock_times_out_with_clear_message(tmp_path):
                 pass
 
 
+def _bundle(tag):
+    return {"estimator": tag, "transformer": None, "feature_key": "k", "model_name": "logistic_regression",
+            "classes": ["a", "b"]}
+
+
 def test_model_manifest_checks(tmp_path):
     p = Project(tmp_path)
-    v = p.save_model({"hello": 1}, {"n_labeled": 3})
+    v = p.save_model(_bundle(1), {"n_labeled": 3})
     assert v == 1 and p.latest_model_version() == 1
     bundle, man = p.load_model(1)
-    assert bundle == {"hello": 1} and man["n_labeled"] == 3
-    assert p.save_model({"hello": 2}, {}) == 2
+    assert bundle == {"format": 1, **_bundle(1)} and man["n_labeled"] == 3 and man["format"] == 1
+    assert p.save_model(_bundle(2), {}) == 2
     jpath, mpath = p.model_paths(2)
     jpath.write_bytes(b"not a pickle")
     with pytest.raises(IntegrityError, match="sha256"):

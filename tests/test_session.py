@@ -15,9 +15,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from al_cli import workflow as wf
-from al_cli.project import LABEL_COLUMNS, Project
-from al_cli.session import (
+from al_cli import api as wf
+from al_cli.store import LABEL_COLUMNS, Project
+from al_cli.annotation.session import (
     Action,
     LabelSession,
     add_tag,
@@ -76,7 +76,7 @@ def log(proj: Project) -> pd.DataFrame:
 
 
 def queue(proj: Project) -> list[str]:
-    return wf.read_queue(proj)["id"].tolist()
+    return proj.read_queue()["id"].tolist()
 
 
 # --------------------------------------------------------------------------- basics
@@ -139,7 +139,7 @@ def test_skip_comes_back_after_unseen_items_and_on_resume(proj):
     assert s2.remaining == 0
     eff = wf.effective_labels(proj)
     assert sorted(eff["id"]) == sorted(q)
-    assert wf.unanswered_queue(proj).empty
+    assert wf.Snapshot(proj).pending.empty
 
 
 def test_undo_appends_retracted_row_and_shows_item_again(proj):
@@ -214,7 +214,7 @@ def test_drive_with_an_ask_callable(proj):
     # answer everything: done
     s2 = LabelSession(proj, "ana")
     assert drive(s2, lambda ss, it: Action("label", "pos", 0.1)) == "done"
-    assert wf.unanswered_queue(proj).empty
+    assert wf.Snapshot(proj).pending.empty
 
 
 def test_an_empty_queue_gives_nothing(proj):
@@ -463,7 +463,7 @@ def test_a_batch_answered_by_someone_else_leaves_nothing(proj, tmp_path):
 
 
 def test_control_characters_in_pool_text_are_not_shown():
-    from al_cli.session import _fmt_value
+    from al_cli.annotation.views import _fmt_value
 
     shown = _fmt_value("esc \x1b[31mRED\x1b[0m bell\x07 osc \x1b]2;HACKED\x07 clear\x1b[2J\tend\nnext")
     assert "\x1b" not in shown and "\x07" not in shown
@@ -483,5 +483,5 @@ def test_a_replaced_batch_ends_the_drive_with_replaced(proj):
     assert drive(s, ask) == "replaced"
     assert len(answered) == 2
     s2 = LabelSession(proj, "ana")
-    new_queue = set(wf.read_queue(proj)["id"])
+    new_queue = set(proj.read_queue()["id"])
     assert set(s2.queue_ids) == new_queue and s2.next_item().id in new_queue

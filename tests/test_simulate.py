@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from al_cli import simulate as sim
+from al_cli.reports import simulate as sim
+from al_cli.strategies.spec import QuerySpec
 from al_cli.cli import app
 from al_cli.errors import AlError
-from al_cli.project import Project
+from al_cli.store import Project
 
 ROOT = Path(__file__).resolve().parents[1]
 PENGUINS = ROOT / "sample_projects" / "penguins"
@@ -129,15 +130,16 @@ def test_summary_and_targets():
     ("qbc_kl+kmeans+rf0.25", "qbc_kl", "kmeans", 0.25),
 ])
 def test_strategy_syntax(text, name, div, rf):
-    s = sim.parse_strategy(text)
-    assert (s.name, s.diversity, s.random_fraction) == (name, div, rf)
-    assert sim.parse_strategy("least_confidence+density2").density_weight == 2.0
+    s = QuerySpec.parse(text)
+    assert (s.base, s.diversity, s.random_fraction) == (name, div, rf)
+    assert QuerySpec.parse("least_confidence+density2").density == 2.0
+    assert QuerySpec.parse(s.format()) == s
 
 
 @pytest.mark.parametrize("bad", ["entropyy", "entropy+foo", "entropy+rf1.5", "+kmeans"])
 def test_strategy_syntax_errors(bad):
     with pytest.raises(AlError):
-        sim.parse_strategy(bad)
+        QuerySpec.parse(bad)
 
 
 def test_rare_class_rounds_query_at_random_until_two_classes(tmp_path):
@@ -150,7 +152,7 @@ def test_rare_class_rounds_query_at_random_until_two_classes(tmp_path):
     path = tmp_path / "rare.csv"
     df.to_csv(path, index=False)
     data = sim.load_data(path, label_column="y")
-    res = sim.run(data, strategies=[sim.parse_strategy("entropy")], repeats=2, plot=False,
+    res = sim.run(data, strategies=[QuerySpec.parse("entropy")], repeats=2, plot=False,
                   protocol=_protocol(initial=3, batch=10, rounds=3))
     c = res.curves
     assert c["n_labeled"].tolist() == [3, 13, 23, 33] * 2
@@ -172,7 +174,7 @@ def test_more_than_nine_labels(tmp_path):
     df.to_csv(path, index=False)
     data = sim.load_data(path, label_column="digit")
     assert data.labels == [str(k) for k in range(10)]
-    res = sim.run(data, strategies=[sim.parse_strategy("margin")], repeats=1, plot=False,
+    res = sim.run(data, strategies=[QuerySpec.parse("margin")], repeats=1, plot=False,
                   protocol=_protocol(initial=20, batch=10, rounds=1))
     assert res.curves["n_labeled"].tolist() == [20, 30]
 

@@ -1,59 +1,41 @@
-"""Active-learning strategies: pure functions of probabilities (and features).
+"""Active-learning strategies: pure functions of probabilities (and features), and the
+registry of base scores (:mod:`al_cli.strategies.registry`).
 
 No I/O, no terminal; all randomness comes from an explicit
-:class:`numpy.random.Generator`, so the same seed gives the same batch.
+:class:`numpy.random.Generator`, so the same seed gives the same batch. Names are
+imported on first use, so importing the registry does not load numpy or scikit-learn.
 """
 
-from al_cli.strategies.base import check_proba, check_scores, ranked, top_k
-from al_cli.strategies.committee import (
-    committee_probas,
-    committee_votes,
-    fit_committee,
-    kl_disagreement,
-    vote_entropy,
-)
-from al_cli.strategies.cost import column_cost, learned_cost
-from al_cli.strategies.density import density_weighted, representativeness
-from al_cli.strategies.diversity import kcenter_greedy, kmeans_diverse
-from al_cli.strategies.egl import EGL_SUPPORTED_MODELS, expected_gradient_length
-from al_cli.strategies.seed import kmeans_seed, random_seed
-from al_cli.strategies.select import (
-    BASE_SCORES,
-    DIVERSITY_METHODS,
-    Batch,
-    StrategySpec,
-    base_scores,
-    select_batch,
-)
-from al_cli.strategies.uncertainty import entropy, least_confidence, margin
+from __future__ import annotations
 
-__all__ = [
-    "BASE_SCORES",
-    "DIVERSITY_METHODS",
-    "EGL_SUPPORTED_MODELS",
-    "Batch",
-    "StrategySpec",
-    "base_scores",
-    "check_proba",
-    "check_scores",
-    "column_cost",
-    "committee_probas",
-    "committee_votes",
-    "density_weighted",
-    "entropy",
-    "expected_gradient_length",
-    "fit_committee",
-    "kcenter_greedy",
-    "kl_disagreement",
-    "kmeans_diverse",
-    "kmeans_seed",
-    "learned_cost",
-    "least_confidence",
-    "margin",
-    "random_seed",
-    "ranked",
-    "representativeness",
-    "select_batch",
-    "top_k",
-    "vote_entropy",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "check_proba": "base", "check_scores": "base", "ranked": "base", "top_k": "base",
+    "committee_probas": "committee", "committee_votes": "committee", "fit_committee": "committee",
+    "kl_disagreement": "committee", "vote_entropy": "committee",
+    "column_cost": "cost", "learned_cost": "cost",
+    "density_weighted": "density", "representativeness": "density",
+    "kcenter_greedy": "diversity", "kmeans_diverse": "diversity",
+    "EGL_SUPPORTED_MODELS": "egl", "expected_gradient_length": "egl",
+    "kmeans_seed": "seed", "random_seed": "seed",
+    "Batch": "select", "base_scores": "select", "select_batch": "select",
+    "DIVERSITY_METHODS": "select",
+    "entropy": "uncertainty", "least_confidence": "uncertainty", "margin": "uncertainty",
+    "BaseScore": "registry", "ScoreContext": "registry", "STRATEGIES": "registry",
+    "QuerySpec": "spec",
+}
+
+__all__ = sorted([*_EXPORTS, "BASE_SCORES"])
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BASE_SCORES":  # al's own base scores, by name
+        from al_cli.strategies.registry import STRATEGIES
+
+        return STRATEGIES.builtins()
+    if name in _EXPORTS:
+        mod = importlib.import_module(f"al_cli.strategies.{_EXPORTS[name]}")
+        return getattr(mod, name)
+    raise AttributeError(f"module 'al_cli.strategies' has no attribute {name!r}")

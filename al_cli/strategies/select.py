@@ -13,121 +13,14 @@ from the rest of the available rows, as a check on what the model ignores.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
 from al_cli.errors import StrategyError
-from al_cli.strategies.base import check_features, check_proba, check_rng, check_scores, top_k
-from al_cli.strategies.committee import kl_disagreement, vote_entropy
+from al_cli.strategies.base import check_features, check_rng, check_scores, top_k
 from al_cli.strategies.density import density_weighted
 from al_cli.strategies.diversity import kcenter_greedy, kmeans_diverse
-from al_cli.strategies.egl import EGL_SUPPORTED_MODELS, expected_gradient_length
-from al_cli.strategies.uncertainty import entropy, least_confidence, margin
-
-DIVERSITY_METHODS = ("none", "kmeans", "kcenter")
-
-
-@dataclass(frozen=True)
-class StrategySpec:
-    """A registered base score.
-
-    ``needs`` says what the caller must compute first:
-    ``"proba"`` – ``predict_proba`` of the current model over the pool (``random``
-    only uses its row count); ``"committee"`` – a bootstrap committee's
-    ``member_probas`` (``qbc_kl``) or ``member_votes`` (``qbc_vote_entropy``);
-    ``"features"`` – the model's probabilities *and* the feature matrix ``X``.
-    ``models`` lists the model names the score is exact for (``None`` = any).
-    """
-
-    name: str
-    needs: str
-    fn: Callable[..., np.ndarray]
-    description: str
-    models: tuple[str, ...] | None = None
-
-
-def _n_rows(proba, member_probas, member_votes, X) -> int:
-    if proba is not None:
-        return int(np.shape(proba)[0])
-    if member_probas is not None:
-        return int(np.shape(member_probas)[1])
-    if member_votes is not None:
-        return int(np.shape(member_votes)[1])
-    if X is not None:
-        return int(X.shape[0])
-    raise StrategyError("random scores need the pool size: pass proba or X")
-
-
-def _random(*, proba=None, member_probas=None, member_votes=None, X=None, rng, **_):
-    if proba is not None:
-        check_proba(proba)  # bad probabilities are a bug upstream even if unused
-    return rng.random(_n_rows(proba, member_probas, member_votes, X))
-
-
-def _need(value, what: str, name: str):
-    if value is None:
-        raise StrategyError(f"strategy {name!r} needs {what}")
-    return value
-
-
-def _qbc_vote(*, proba=None, member_probas=None, member_votes=None, n_classes=None, **_):
-    votes = _need(member_votes, "committee votes (member_votes)", "qbc_vote_entropy")
-    if n_classes is None:
-        if member_probas is not None:
-            n_classes = np.shape(member_probas)[2]
-        elif proba is not None:
-            n_classes = np.shape(proba)[1]
-        else:
-            v = np.asarray(votes)
-            n_classes = int(v.max()) + 1 if v.size else 1
-    return vote_entropy(votes, n_classes)
-
-
-def _qbc_kl(*, member_probas=None, **_):
-    return kl_disagreement(_need(member_probas, "committee probabilities (member_probas)", "qbc_kl"))
-
-
-def _egl(*, proba=None, X=None, fit_intercept=True, binary_single_vector=None, **_):
-    return expected_gradient_length(
-        _need(proba, "probabilities (proba)", "egl"),
-        _need(X, "the feature matrix (X)", "egl"),
-        fit_intercept=fit_intercept,
-        binary_single_vector=binary_single_vector,
-    )
-
-
-def _proba_fn(fn, name):
-    def wrapped(*, proba=None, **_):
-        return fn(_need(proba, "probabilities (proba)", name))
-
-    wrapped.__name__ = name
-    return wrapped
-
-
-BASE_SCORES: dict[str, StrategySpec] = {
-    "least_confidence": StrategySpec(
-        "least_confidence", "proba", _proba_fn(least_confidence, "least_confidence"),
-        "1 - top probability"),
-    "margin": StrategySpec(
-        "margin", "proba", _proba_fn(margin, "margin"),
-        "1 - (top1 - top2 probability)"),
-    "entropy": StrategySpec(
-        "entropy", "proba", _proba_fn(entropy, "entropy"),
-        "Shannon entropy of the probabilities (nats)"),
-    "random": StrategySpec(
-        "random", "proba", _random, "uniform random score (baseline)"),
-    "qbc_vote_entropy": StrategySpec(
-        "qbc_vote_entropy", "committee", _qbc_vote,
-        "entropy of a bootstrap committee's votes"),
-    "qbc_kl": StrategySpec(
-        "qbc_kl", "committee", _qbc_kl,
-        "mean KL divergence of committee members from their consensus"),
-    "egl": StrategySpec(
-        "egl", "features", _egl,
-        "expected gradient length of the log-loss (logistic regression)",
-        models=EGL_SUPPORTED_MODELS),
-}
+from al_cli.strategies.registry import DIVERSITY as DIVERSITY_METHODS
 
 
 def base_scores(
@@ -140,30 +33,22 @@ def base_scores(
     fit_intercept: bool = True,
     rng: np.random.Generator,
     n_classes: int | None = None,
-    binary_single_vector: bool | None = None,
 ) -> np.ndarray:
-    """Informativeness of every pool row under the named base score (higher = better).
+    """Informativeness of every pool row under the named base score (higher = better),
+    from precomputed inputs: the pure interface to the strategy registry.
 
     ``n_classes`` (vote entropy) defaults to the class count of ``member_probas``
     or ``proba``, else ``max(vote) + 1``.
     """
+    from al_cli.strategies.registry import STRATEGIES, ScoreContext
+
     check_rng(rng)
-    spec = BASE_SCORES.get(name)
-    if spec is None:
-        raise StrategyError(
-            f"unknown strategy {name!r}; valid strategies: {', '.join(BASE_SCORES)}"
-        )
-    scores = spec.fn(
-        proba=proba,
-        member_probas=member_probas,
-        member_votes=member_votes,
-        X=X,
-        fit_intercept=fit_intercept,
-        rng=rng,
-        n_classes=n_classes,
-        binary_single_vector=binary_single_vector,
-    )
-    return check_scores(scores, name=f"{name} scores")
+    if name not in STRATEGIES:
+        raise StrategyError(f"unknown strategy {name!r}; valid strategies: {', '.join(STRATEGIES.names())}")
+    ctx = ScoreContext(proba=proba, classes=[], X=X, rng=rng, model_name="", estimator=None,
+                       n_classes=n_classes or 0, member_probas=member_probas,
+                       member_votes=member_votes, fit_intercept=fit_intercept)
+    return check_scores(STRATEGIES.get(name).run(ctx), name=f"{name} scores")
 
 
 @dataclass

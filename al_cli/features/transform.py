@@ -1,6 +1,6 @@
-"""DataFrame -> feature matrix: TF-IDF for text, imputation + scaling for numbers,
-one-hot for categories. Fitted on the whole pool (no labels) and cached under
-``cache/`` keyed by the pool file's identity and the feature config."""
+"""DataFrame -> feature matrix through the registered extractors (TF-IDF for text,
+imputation + scaling for numbers, one-hot for categories by default). Fitted on the
+whole pool (no labels); cached by :mod:`al_cli.features.cache`."""
 
 from __future__ import annotations
 
@@ -13,28 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from al_cli.config import Config
 from al_cli.errors import DataError
+from al_cli.features.registry import EXTRACTORS
 
 FEATURE_FORMAT = 1
-
-
-class TextJoiner(BaseEstimator, TransformerMixin):
-    """Joins one or more text columns into one string per row (missing -> '')."""
-
-    def fit(self, X, y=None):
-        return self
-
-    def transform(self, X):
-        frame = pd.DataFrame(X)
-        return frame.fillna("").astype(str).agg(" \n ".join, axis=1).to_numpy()
+DEFAULT_EXTRACTORS = {"text": "tfidf", "numeric": "standard", "categorical": "onehot"}
 
 
 def split_columns(df: pd.DataFrame, cfg: Config) -> tuple[list[str], list[str], list[str]]:
@@ -51,46 +37,18 @@ def split_columns(df: pd.DataFrame, cfg: Config) -> tuple[list[str], list[str], 
     return text, numeric, categorical
 
 
+# transformer names inside the ColumnTransformer, by column kind (kept from al 0.1.0:
+# fitted transformers in saved models are looked up by them)
+PART_NAMES = {"text": "text", "numeric": "num", "categorical": "cat"}
+
+
 def build_transformer(df: pd.DataFrame, cfg: Config) -> ColumnTransformer:
     text, numeric, categorical = split_columns(df, cfg)
     parts = []
-    if text:
-        n = len(df)
-        parts.append((
-            "text",
-            Pipeline([
-                ("join", TextJoiner()),
-                ("tfidf", TfidfVectorizer(
-                    sublinear_tf=True,
-                    strip_accents="unicode",
-                    ngram_range=(1, 2),
-                    min_df=2 if n >= 200 else 1,
-                    max_df=0.95 if n >= 200 else 1.0,
-                    max_features=200_000,
-                    dtype=np.float32,
-                )),
-            ]),
-            text,
-        ))
-    if numeric:
-        parts.append((
-            "num",
-            Pipeline([
-                ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-                ("scale", StandardScaler()),
-            ]),
-            numeric,
-        ))
-    if categorical:
-        parts.append((
-            "cat",
-            Pipeline([
-                ("impute", SimpleImputer(strategy="constant", fill_value="(missing)")),
-                ("onehot", OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=50,
-                                         dtype=np.float32)),
-            ]),
-            categorical,
-        ))
+    for kind, cols in (("text", text), ("numeric", numeric), ("categorical", categorical)):
+        if cols:
+            ext = EXTRACTORS.get(getattr(cfg.features, kind))
+            parts.append((PART_NAMES[kind], ext.make(len(df)), cols))
     if not parts:
         raise DataError("al.yaml: no text_columns and no feature_columns: nothing to learn from")
     return ColumnTransformer(parts, sparse_threshold=0.3 if text else 0.0)
@@ -156,10 +114,12 @@ def _finish(X):
 
 def feature_config_key(cfg: Config) -> str:
     d = cfg.data
-    payload = json.dumps({
-        "format": FEATURE_FORMAT,
-        "id": d.id_column, "text": d.text_columns, "features": d.feature_columns,
-    }, sort_keys=True)
+    body = {"format": FEATURE_FORMAT, "id": d.id_column, "text": d.text_columns,
+            "features": d.feature_columns}
+    extractors = {k: getattr(cfg.features, k) for k in ("text", "numeric", "categorical")}
+    if extractors != DEFAULT_EXTRACTORS:  # keys of al 0.1.0 projects stay as they were
+        body["extractors"] = extractors
+    payload = json.dumps(body, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

@@ -26,25 +26,25 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-import pandas as pd
-
-from al_cli import data as data_mod
-from al_cli import workflow as wf
+from al_cli import settings
+from al_cli.annotation.views import (  # noqa: F401 - re-exported for the UI and tests
+    ItemView,
+    add_tag,
+    display_columns,
+    format_tag,
+    load_views,
+    note_tags,
+)
 from al_cli.errors import DataError
-from al_cli.project import LABEL_COLUMNS, STATUSES, Project, now_iso
+from al_cli.store import LABEL_COLUMNS, STATUSES, Project, now_iso
 
 CLAIMS_NAME = "claims.csv"
 CLAIM_COLUMNS = ["id", "annotator", "time", "action"]
-CLAIM_TTL = float(os.environ.get("AL_CLAIM_TTL", "1800"))  # seconds a claim holds an item
-TEXT_INLINE_MAX = 80  # longer values are shown as a wrapped paragraph, not a table cell
 
 
 # --------------------------------------------------------------------------- helpers
@@ -60,116 +60,6 @@ def is_overlap(item_id: str, fraction: float) -> bool:
         return True
     h = int.from_bytes(hashlib.sha256(str(item_id).encode("utf-8")).digest()[:8], "big")
     return h / 2**64 < fraction
-
-
-TAG_RE = re.compile(r"#([\w-]+)")
-
-
-def format_tag(tag: str) -> str:
-    return "#" + re.sub(r"\s+", "-", tag.strip())
-
-
-def note_tags(note: str, tags: list[str] | None = None) -> list[str]:
-    """The tags in a note: ``#tag`` tokens (as the labeler writes them), in order.
-
-    With ``tags`` given, only those (compared case-insensitively, spaces as ``-``)
-    count; a note that is exactly a tag name counts too.
-    """
-    note = note or ""
-    found = TAG_RE.findall(note)
-    if tags is None:
-        return found
-    canon = {format_tag(t)[1:].lower(): t for t in tags}
-    out = [canon[f.lower()] for f in found if f.lower() in canon]
-    bare = note.strip().lower().replace(" ", "-")
-    if not out and bare in canon:
-        out = [canon[bare]]
-    return out
-
-
-def add_tag(note: str, tag: str) -> str:
-    """``note`` with ``#tag`` appended once."""
-    t = format_tag(tag)
-    if t in note.split():
-        return note
-    return (note.rstrip() + " " + t).strip()
-
-
-def display_columns(cfg) -> list[str]:
-    cols = cfg.labeling.display_columns or [*cfg.data.text_columns, *cfg.data.feature_columns]
-    return list(dict.fromkeys(cols))
-
-
-@dataclass
-class ItemView:
-    """What the UI shows for one queued row."""
-
-    id: str
-    fields: list[tuple[str, str, bool]]  # (column, value, shown as a paragraph)
-    prediction: tuple[str, float] | None = None
-    purpose: str = ""
-
-
-def _fmt_value(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        if v != v:
-            return ""
-        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else f"{v:g}"
-    if isinstance(v, (np.floating,)):
-        return _fmt_value(float(v))
-    if isinstance(v, (np.integer,)):
-        return str(int(v))
-    # Text from outside must not drive the annotator's terminal: drop control characters
-    # (ESC sequences, bell, clear-screen, C1) but keep tabs and newlines.
-    return _CONTROL.sub("", str(v))
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def load_views(proj: Project, ids: list[str], purposes: dict[str, str] | None = None) -> dict[str, ItemView]:
-    """Read the pool once and keep only the queued rows, formatted for display."""
-    cfg = proj.config
-    path = wf.pool_path(proj)
-    cols = display_columns(cfg)
-    df = data_mod.read_table(path, "pool", str_columns=[cfg.data.id_column])
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        where = "labeling.display_columns" if cfg.labeling.display_columns else "data columns"
-        raise DataError(f"{path}: column '{missing[0]}' ({where} in al.yaml) not found in the pool")
-    pool_ids = data_mod.ids_for(df, cfg.data.id_column, path)
-    pos = pd.Series(np.arange(len(pool_ids)), index=pool_ids.to_numpy())
-    wanted = pos.reindex(ids)
-    wanted = wanted[~wanted.isna()].astype(int)
-    sub = df.iloc[wanted.to_numpy()][cols]
-    text_cols = set(cfg.data.text_columns)
-    preds = _predictions(proj, list(wanted.index)) if cfg.labeling.show_prediction else {}
-    out: dict[str, ItemView] = {}
-    for item_id, values in zip(wanted.index, sub.itertuples(index=False, name=None)):
-        fields = []
-        for c, v in zip(cols, values):
-            s = _fmt_value(v)
-            fields.append((str(c), s, c in text_cols or len(s) > TEXT_INLINE_MAX or "\n" in s))
-        out[item_id] = ItemView(item_id, fields, preds.get(item_id), (purposes or {}).get(item_id, ""))
-    return out
-
-
-def _predictions(proj: Project, ids: list[str]) -> dict[str, tuple[str, float]]:
-    path = proj.scores_path
-    if not path.exists():
-        return {}
-    try:
-        sc = pd.read_csv(path, dtype={"id": str, "predicted": str}, keep_default_na=False,
-                         usecols=lambda c: c in ("id", "predicted", "confidence"))
-    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError):
-        return {}
-    if not {"id", "predicted", "confidence"} <= set(sc.columns):
-        return {}
-    sc = sc[sc["id"].isin(set(ids))]
-    conf = pd.to_numeric(sc["confidence"], errors="coerce")
-    return {i: (p, float(c)) for i, p, c in zip(sc["id"], sc["predicted"], conf) if p and c == c}
 
 
 # --------------------------------------------------------------------------- append-only tails
@@ -245,7 +135,7 @@ class LabelSession:
     read of the bytes other labelers appended since.
     """
 
-    def __init__(self, project: Project, annotator: str, *, claim_ttl: float = CLAIM_TTL,
+    def __init__(self, project: Project, annotator: str, *, claim_ttl: float | None = None,
                  clock: Callable[[], float] = time.time, views: dict[str, ItemView] | None = None):
         if not annotator or not str(annotator).strip():
             raise DataError("--annotator: an annotator name is required")
@@ -256,13 +146,13 @@ class LabelSession:
         self.keys = self.cfg.label_keys()
         self.tags = [str(t) for t in self.cfg.labeling.tags]
         self.overlap = float(self.cfg.labeling.overlap)
-        self.claim_ttl = float(claim_ttl)
+        self.claim_ttl = float(settings.claim_ttl() if claim_ttl is None else claim_ttl)
         self.clock = clock
-        self.round = wf.current_round(project)
-        self.claims_path = project.root / CLAIMS_NAME
+        self.round = project.latest_model_version() or 0
+        self.claims_path = project.claims_path
 
         self._queue_stamp = self._stamp_queue()
-        q = wf.read_queue(project)
+        q = project.read_queue()
         self.queue_ids: list[str] = list(dict.fromkeys(q["id"].astype(str)))
         purposes = dict(zip(q["id"].astype(str), q["purpose"].astype(str))) if "purpose" in q else {}
         self.views = views if views is not None else (load_views(project, self.queue_ids, purposes)
@@ -576,7 +466,9 @@ def drive(session: LabelSession, ask: Callable[[LabelSession, ItemView], Action]
 
 def next_step(proj: Project) -> str:
     """The command to run after labeling (what ``al status`` would say)."""
+    from al_cli.commands.status import status
+
     try:
-        return wf.status(proj).next_command
+        return status(proj).next_command
     except Exception:  # noqa: BLE001 - the hint must never fail the labeler
         return f"al retrain -p {proj.root}"

@@ -1,6 +1,6 @@
 """The terminal UI of ``al label``: one item at a time, one keypress per answer.
 
-All decisions (which item, what is saved) are in :mod:`al_cli.session`; this module
+All decisions (which item, what is saved) are in :mod:`al_cli.annotation.session`; this module
 reads single keys (termios, ``select``), draws each screen with rich in one write,
 and always gives the terminal back as it found it: on quit, on an exception, on
 ctrl-C and on SIGTERM/SIGHUP.
@@ -22,8 +22,8 @@ from rich.table import Table
 from rich.text import Text
 
 from al_cli import console as con
-from al_cli.project import Project
-from al_cli.session import Action, ItemView, LabelSession, add_tag, drive, format_tag, next_step
+from al_cli.annotation.session import Action, ItemView, LabelSession, add_tag, drive, format_tag, next_step
+from al_cli.store import Project
 
 CTRL_C = "\x03"
 ENTER = ("\r", "\n")
@@ -446,7 +446,7 @@ class UI:
 
 def run(proj: Project, annotator: str | None = None) -> None:
     """Label the current batch of ``proj`` in this terminal."""
-    from al_cli.workflow import default_annotator
+    from al_cli.settings import default_annotator
 
     session = LabelSession(proj, annotator or default_annotator())
     try:

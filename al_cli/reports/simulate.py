@@ -13,7 +13,7 @@ real use; nothing here re-implements them.
 The full-data reference is the same model trained (by ``retrain``) on every row of
 the training part and evaluated on the test part.
 
-The core never prints: :func:`run` returns a :class:`SimResult`; ``cli.py`` renders it.
+The core never prints: :func:`run` returns a :class:`SimResult`; ``al_cli.cli`` renders it.
 """
 
 from __future__ import annotations
@@ -31,16 +31,19 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
+from al_cli import api
 from al_cli import config as config_mod
 from al_cli import data as data_mod
-from al_cli import workflow as wf
 from al_cli.errors import ConfigError, DataError
-from al_cli.project import Project, atomic_write_csv, atomic_write_json
+from al_cli.models.registry import MODELS
 from al_cli.report import collecting, warn
+from al_cli.reports.metrics import metrics
+from al_cli.reports.simulate_summary import SimResult, aulc, labels_to_reach, summarise, write_outputs  # noqa: F401
+from al_cli.store import Project, atomic_write_csv
+from al_cli.strategies.registry import SEED_STRATEGIES
+from al_cli.strategies.spec import QuerySpec
 
 CURVE_COLUMNS = ["strategy", "repeat", "n_labeled", "accuracy", "macro_f1"]
-TARGETS = (0.95, 0.99)
-SEED_STRATEGIES = ("random", "kmeans")
 ID_FALLBACK = "al_row_id"
 # keys for label sets larger than 9 (al.yaml needs explicit keys there): digits, then
 # letters that are not reserved by the labeler (s skip, u undo, n note, q quit, ? help)
@@ -48,72 +51,21 @@ _EXTRA_KEYS = "1234567890" + "".join(c for c in "abcdefghijklmnopqrstuvwxyz" if 
     + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 # =========================================================================== strategy specs
-@dataclass(frozen=True)
-class StrategySpec:
-    """A strategy as ``al query`` runs it: a base score plus the al.yaml modifiers."""
-
-    text: str
-    name: str
-    diversity: str
-    random_fraction: float
-    density: bool
-    density_weight: float
-
-    def apply(self, cfg: config_mod.Config) -> None:
-        s = cfg.strategy
-        s.name, s.diversity, s.random_fraction = self.name, self.diversity, self.random_fraction
-        s.density, s.density_weight = self.density, self.density_weight
-
-
 def default_strategy_name() -> str:
-    """The strategy a new project gets (al.yaml's default), in the compact syntax."""
-    d = config_mod.StrategyConfig()
-    text = d.name
-    if d.diversity != "none":
-        text += f"+{d.diversity}"
-    if d.density:
-        text += "+density" + (f"{d.density_weight:g}" if d.density_weight != 1 else "")
-    return text
+    """The strategy a new project gets (al.yaml's default), in the spec syntax."""
+    return QuerySpec.from_config(config_mod.StrategyConfig()).format()
 
 
-def parse_strategy(text: str) -> StrategySpec:
-    """``entropy``, ``margin+kcenter``, ``entropy+rf0``, ``qbc_kl+kmeans+rf0.2``, ..."""
-    d = config_mod.StrategyConfig()
-    raw = text.strip()
-    parts = [p.strip() for p in raw.split("+")]
-    base = parts[0]
-    if base not in config_mod.BASE_STRATEGIES:
-        raise ConfigError(f"--strategy: unknown strategy {base!r} (choose from "
-                          f"{', '.join(config_mod.BASE_STRATEGIES)}, with optional +kmeans, +kcenter, "
-                          "+density, +rfX modifiers)")
-    div, rf, dens, dens_w = d.diversity, d.random_fraction, d.density, d.density_weight
-    for mod in parts[1:]:
-        if mod in config_mod.DIVERSITY:
-            div = mod
-            continue
-        m = re.fullmatch(r"rf(\d*\.?\d+)", mod)
-        if m:
-            rf = float(m.group(1))
-            if not 0 <= rf < 1:
-                raise ConfigError(f"--strategy {raw}: random fraction {rf:g} must be in [0, 1)")
-            continue
-        m = re.fullmatch(r"density(\d*\.?\d+)?", mod)
-        if m:
-            dens, dens_w = True, float(m.group(1)) if m.group(1) else 1.0
-            continue
-        raise ConfigError(f"--strategy {raw}: unknown modifier {mod!r} (kmeans, kcenter, none, "
-                          "density[W], rfX)")
-    return StrategySpec(raw, base, div, rf, dens, dens_w)
-
-
-def parse_strategies(texts: Iterable[str] | None) -> list[StrategySpec]:
+def parse_strategies(texts: Iterable[str] | None) -> list[QuerySpec]:
     """The strategies to run; without any, al's default and random."""
     given = [t.strip() for t in (texts or []) if t and t.strip()]
     if not given:
         given = [default_strategy_name(), "random"]
-    specs: list[StrategySpec] = []
-    for t in dict.fromkeys(given):
-        specs.append(parse_strategy(t))
+    specs: list[QuerySpec] = []
+    for t in given:
+        spec = QuerySpec.parse(t)
+        if spec not in specs:  # 'margin' and 'margin+rf0.1' are one strategy
+            specs.append(spec)
     return specs
 
 
@@ -254,18 +206,18 @@ def write_split_files(folder: Path, data: SimData, train: pd.DataFrame, test: pd
 
 
 def make_project(folder: Path, data: SimData, files: dict[str, Path], *, model: str,
-                 random_state: int, spec: StrategySpec | None = None, batch: int = 10) -> Project:
+                 random_state: int, spec: QuerySpec | None = None, batch: int = 10) -> Project:
     """``al init`` on the split files, then the strategy and model set in al.yaml."""
     labels = data.labels
-    wf.init(folder, files["pool"], id_column=data.id_column, text_columns=data.text_columns,
+    api.init(folder, files["pool"], id_column=data.id_column, text_columns=data.text_columns,
             feature_columns=data.feature_columns, labels=labels, validation=files["validation"],
             label_column=data.label_column, model=model,
-            strategy=spec.name if spec else config_mod.StrategyConfig().name, batch_size=batch,
+            strategy=spec.base if spec else config_mod.StrategyConfig().name, batch_size=batch,
             random_state=random_state, force=True)
     proj = Project(folder)
     cfg = proj.config
     if spec is not None:
-        spec.apply(cfg)
+        spec.apply(cfg.strategy)
     proj.write_config(cfg)
     return proj
 
@@ -282,22 +234,22 @@ def _fallback_point(proj: Project, data: SimData) -> Point:
     """Fewer than two classes labeled: no model can be fitted (``al retrain`` refuses);
     the only possible prediction is the one class seen, scored like ``evaluate`` would."""
     cfg = proj.config
-    eff = wf.effective_labels(proj)
+    eff = api.effective_labels(proj)
     seen = eff["label"].iloc[0]
     vdf = pd.read_csv(proj.resolve(cfg.validation.path), usecols=[data.label_column])
     y_true = data_mod.label_strings(vdf[data.label_column]).to_numpy(dtype=object)
     y_pred = np.full(len(y_true), seen, dtype=object)
-    acc, f1, _, _ = wf._metrics(y_true, y_pred, cfg.labels)
+    acc, f1, _, _ = metrics(y_true, y_pred, cfg.labels)
     return Point(len(eff), acc, f1, 1)
 
 
 def _measure(proj: Project, data: SimData) -> Point:
-    eff = wf.effective_labels(proj)
+    eff = api.effective_labels(proj)
     n_classes = int(eff["label"].nunique())
     if n_classes < 2:
         return _fallback_point(proj, data)
-    wf.retrain(proj)
-    ev = wf.evaluate(proj)
+    api.retrain(proj)
+    ev = api.evaluate(proj)
     return Point(ev.n_labeled, ev.accuracy, ev.macro_f1, n_classes)
 
 
@@ -306,20 +258,20 @@ def run_curve(proj: Project, data: SimData, answers: Path, protocol: Protocol,
     """The loop on one project: seed, then ``rounds`` query rounds. Returns the
     R + 1 points and the initial ids. While only one class is labeled (rare
     classes), rounds query at random: the advice ``al retrain`` gives a user then."""
-    wf.seed(proj, size=protocol.initial, strategy=protocol.seed_strategy, force=True)
-    wf.label_import(proj, answers, queued_only=True, annotator="oracle")
-    initial_ids = wf.effective_labels(proj)["id"].tolist()
+    api.seed(proj, size=protocol.initial, strategy=protocol.seed_strategy, force=True)
+    api.label_import(proj, answers, queued_only=True, annotator="oracle")
+    initial_ids = api.effective_labels(proj)["id"].tolist()
     points = [_measure(proj, data)]
     if on_point:
         on_point()
     for _ in range(protocol.rounds):
         if points[-1].n_classes_labeled >= 2:
-            if proj.config.strategy.name != "random":
-                wf.score(proj)
-            wf.query(proj, size=protocol.batch)
+            if proj.config.strategy.name != "random":  # random needs no scores
+                api.score(proj)
+            api.query(proj, size=protocol.batch)
         else:
-            wf.query(proj, size=protocol.batch, strategy="random")
-        wf.label_import(proj, answers, queued_only=True, annotator="oracle")
+            api.query(proj, size=protocol.batch, strategy="random")
+        api.label_import(proj, answers, queued_only=True, annotator="oracle")
         points.append(_measure(proj, data))
         if on_point:
             on_point()
@@ -328,7 +280,7 @@ def run_curve(proj: Project, data: SimData, answers: Path, protocol: Protocol,
 
 def full_data_point(proj: Project, data: SimData, answers: Path) -> Point:
     """The same model trained on every row of the training part."""
-    wf.label_import(proj, answers, queued_only=False, annotator="oracle")
+    api.label_import(proj, answers, queued_only=False, annotator="oracle")
     return _measure(proj, data)
 
 
@@ -347,10 +299,10 @@ class TaskResult:
     seconds: float
 
 
-def _task(data: SimData, repeat: int, spec: StrategySpec | None, protocol: Protocol, root: Path,
+def _task(data: SimData, repeat: int, spec: QuerySpec | None, protocol: Protocol, root: Path,
           keep: bool, on_point: Callable[[], None] | None = None) -> TaskResult:
     t0 = time.perf_counter()
-    name = spec.text if spec is not None else "full-data"
+    name = spec.format() if spec is not None else "full-data"
     folder = root / f"repeat{repeat}" / _safe(name)
     with collecting() as msgs:
         train, test = split(data, repeat, protocol.test_size)
@@ -361,106 +313,17 @@ def _task(data: SimData, repeat: int, spec: StrategySpec | None, protocol: Proto
             points, initial = [full_data_point(proj, data, files["answers"])], []
         else:
             points, initial = run_curve(proj, data, files["answers"], protocol, on_point)
-        labeled = wf.effective_labels(proj)["id"].tolist()
+        labeled = api.effective_labels(proj)["id"].tolist()
     if not keep:
         shutil.rmtree(folder, ignore_errors=True)
     test_ids = data_mod.normalise_ids(test[data.id_column]).tolist()
-    return TaskResult(repeat, spec.text if spec else None, points, initial, len(train), len(test),
+    return TaskResult(repeat, spec.format() if spec else None, points, initial, len(train), len(test),
                       test_ids, labeled, [m for m in msgs if m[0] == "warning"],
                       time.perf_counter() - t0)
 
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
-
-
-# =========================================================================== summary
-def aulc(values: Iterable[float]) -> float:
-    """Area under the learning curve: the mean over its points (equal spacing)."""
-    v = list(values)
-    return float(np.mean(v)) if v else math.nan
-
-
-def labels_to_reach(curve: pd.DataFrame, target: float) -> int | None:
-    """First n_labeled whose mean accuracy reaches ``target``; None when never."""
-    hit = curve[curve["accuracy"] >= target - 1e-12]
-    return int(hit["n_labeled"].iloc[0]) if len(hit) else None
-
-
-@dataclass
-class StrategySummary:
-    aulc_accuracy: float
-    aulc_macro_f1: float
-    final_accuracy: float
-    final_macro_f1: float
-    labels_to_95: int | None
-    labels_to_99: int | None
-    curve: list[dict[str, float]]
-    aulc_accuracy_sd: float = 0.0
-    aulc_macro_f1_sd: float = 0.0
-
-
-@dataclass
-class SimResult:
-    default_strategy: str
-    strategies: dict[str, StrategySummary]
-    full_data: dict[str, float]
-    curves: pd.DataFrame
-    protocol: dict[str, Any]
-    n_rows: int
-    n_train: int
-    n_test: int
-    labels: list[str]
-    seconds: float
-    files: dict[str, str] = field(default_factory=dict)
-    initial_ids: dict[int, list[str]] = field(default_factory=dict)
-    test_ids: dict[int, list[str]] = field(default_factory=dict)
-    labeled_ids: dict[tuple[int, str], list[str]] = field(default_factory=dict)
-    projects: str | None = None
-    warnings: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "default_strategy": self.default_strategy,
-            "strategies": {k: {
-                "aulc_accuracy": _r(s.aulc_accuracy), "aulc_macro_f1": _r(s.aulc_macro_f1),
-                "final_accuracy": _r(s.final_accuracy), "final_macro_f1": _r(s.final_macro_f1),
-                "labels_to_95": s.labels_to_95, "labels_to_99": s.labels_to_99,
-                "aulc_accuracy_sd": _r(s.aulc_accuracy_sd), "aulc_macro_f1_sd": _r(s.aulc_macro_f1_sd),
-                "curve": [{k2: (_r(v) if isinstance(v, float) else v) for k2, v in p.items()} for p in s.curve],
-            } for k, s in self.strategies.items()},
-            "full_data": {k: _r(v) if isinstance(v, float) else v for k, v in self.full_data.items()},
-            "protocol": self.protocol,
-            "n_rows": self.n_rows, "n_train": self.n_train, "n_test": self.n_test,
-            "labels": self.labels, "seconds": round(self.seconds, 2), "files": self.files,
-        }
-
-
-def _r(x: float | None) -> float | None:
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), 6)
-
-
-def summarise(curves: pd.DataFrame, full: pd.DataFrame, order: list[str]) -> tuple[dict[str, StrategySummary], dict[str, float]]:
-    full_acc = float(full["accuracy"].mean())
-    full_d = {"accuracy": full_acc, "macro_f1": float(full["macro_f1"].mean()),
-              "n_labeled": int(round(full["n_labeled"].mean()))}
-    out: dict[str, StrategySummary] = {}
-    for name in order:
-        c = curves[curves["strategy"] == name]
-        mean = c.groupby("n_labeled", sort=True)[["accuracy", "macro_f1"]].mean().reset_index()
-        per_rep = c.groupby("repeat")[["accuracy", "macro_f1"]].mean()
-        last = c.groupby("repeat").tail(1)
-        out[name] = StrategySummary(
-            aulc_accuracy=aulc(mean["accuracy"]), aulc_macro_f1=aulc(mean["macro_f1"]),
-            final_accuracy=float(last["accuracy"].mean()), final_macro_f1=float(last["macro_f1"].mean()),
-            labels_to_95=labels_to_reach(mean, TARGETS[0] * full_acc),
-            labels_to_99=labels_to_reach(mean, TARGETS[1] * full_acc),
-            curve=[{"n_labeled": int(r.n_labeled), "accuracy": float(r.accuracy), "macro_f1": float(r.macro_f1)}
-                   for r in mean.itertuples()],
-            aulc_accuracy_sd=float(per_rep["accuracy"].std(ddof=0)) if len(per_rep) > 1 else 0.0,
-            aulc_macro_f1_sd=float(per_rep["macro_f1"].std(ddof=0)) if len(per_rep) > 1 else 0.0,
-        )
-    return out, full_d
 
 
 # =========================================================================== run
@@ -471,8 +334,8 @@ def check_protocol(data: SimData, protocol: Protocol, repeats: int) -> None:
         raise DataError("--initial, --batch and --repeats must be >= 1, --rounds >= 0")
     if protocol.seed_strategy not in SEED_STRATEGIES:
         raise ConfigError(f"--seed-strategy must be one of {', '.join(SEED_STRATEGIES)}")
-    if protocol.model not in config_mod.MODEL_NAMES:
-        raise ConfigError(f"--model must be one of {', '.join(config_mod.MODEL_NAMES)} (got {protocol.model!r})")
+    if protocol.model not in MODELS:
+        raise ConfigError(f"--model must be one of {', '.join(MODELS.names())} (got {protocol.model!r})")
     n_train = len(data.frame) - math.ceil(protocol.test_size * len(data.frame))
     need = protocol.initial + protocol.rounds * protocol.batch
     if need > n_train:
@@ -481,7 +344,7 @@ def check_protocol(data: SimData, protocol: Protocol, repeats: int) -> None:
                         f"rows ({len(data.frame)} rows, --test-size {protocol.test_size:g})")
 
 
-def run(data: SimData, *, strategies: list[StrategySpec], protocol: Protocol, repeats: int = 5,
+def run(data: SimData, *, strategies: list[QuerySpec], protocol: Protocol, repeats: int = 5,
         out: Path | None = None, n_jobs: int = 1, keep_projects: Path | None = None,
         progress: Callable[[int], None] | None = None, plot: bool = True) -> SimResult:
     """Run the protocol; write curves.csv, summary.json and learning_curves.png to ``out``.
@@ -495,7 +358,7 @@ def run(data: SimData, *, strategies: list[StrategySpec], protocol: Protocol, re
     if not strategies:
         raise ConfigError("--strategy: no strategy given")
     split(data, 0, protocol.test_size)  # fail early on an impossible split
-    order = [s.text for s in strategies]
+    order = [s.format() for s in strategies]
     if out is not None and Path(out).exists() and not Path(out).is_dir():
         raise DataError(f"{out}: exists and is not a folder (--out)")  # before hours of work
     if keep_projects is not None:
@@ -507,7 +370,7 @@ def run(data: SimData, *, strategies: list[StrategySpec], protocol: Protocol, re
         tmp_ctx: contextlib.AbstractContextManager = contextlib.nullcontext(str(root))
     else:
         tmp_ctx = tempfile.TemporaryDirectory(prefix="al-simulate-")
-    tasks: list[tuple[int, StrategySpec | None]] = []
+    tasks: list[tuple[int, QuerySpec | None]] = []
     for rep in range(repeats):
         tasks.append((rep, None))
         tasks.extend((rep, s) for s in strategies)
@@ -576,51 +439,3 @@ def _collect(data, strategies, protocol, repeats, results, order, out, keep_proj
     return res
 
 
-def write_outputs(res: SimResult, out: Path, plot: bool = True) -> None:
-    if out.exists() and not out.is_dir():
-        raise DataError(f"{out}: exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    c = res.curves.copy()
-    for col in ("accuracy", "macro_f1"):
-        c[col] = c[col].round(6)
-    atomic_write_csv(out / "curves.csv", c)
-    res.files = {"curves": str(out / "curves.csv"), "summary": str(out / "summary.json")}
-    if plot:
-        res.files["plot"] = str(out / "learning_curves.png")
-        plot_curves(res, out / "learning_curves.png")
-    atomic_write_json(out / "summary.json", res.to_json())
-
-
-def plot_curves(res: SimResult, path: Path) -> None:
-    """Mean learning curve per strategy with a band from the lowest to the highest repeat."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
-    for ax, metric, title in zip(axes, ("accuracy", "macro_f1"), ("accuracy", "macro-F1")):
-        for name in res.strategies:
-            c = res.curves[res.curves["strategy"] == name]
-            g = c.groupby("n_labeled")[metric]
-            mean, lo, hi = g.mean(), g.min(), g.max()
-            sd = g.std(ddof=0).fillna(0)
-            label = name + (" (default)" if name == res.default_strategy else "")
-            line, = ax.plot(mean.index, mean.values, marker=".", label=label,
-                            linewidth=2.2 if name == res.default_strategy else 1.4)
-            ax.fill_between(mean.index, np.maximum(lo.values, mean.values - sd.values),
-                            np.minimum(hi.values, mean.values + sd.values), color=line.get_color(), alpha=0.18)
-        ref = res.full_data[metric]
-        ax.axhline(ref, color="black", linestyle="--", linewidth=1, label=f"full data ({res.n_train} labels)")
-        if metric == "accuracy":
-            ax.axhline(0.95 * ref, color="grey", linestyle=":", linewidth=1, label="95% of full data")
-        ax.set_xlabel("labels")
-        ax.set_ylabel(title)
-        ax.set_title(f"{title} on the test part (mean ± sd over {res.protocol['repeats']} repeats)", fontsize=10)
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8, loc="lower right")
-    fig.suptitle(f"al simulate: {Path(str(res.protocol['data']).split(', ')[0]).name}", fontsize=11)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)

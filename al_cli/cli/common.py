@@ -1,0 +1,160 @@
+"""The typer app, shared options and the error handler: the one place where errors become
+exit codes. An :class:`AlError` is one ``error: ...`` line on stderr and exit code 1;
+usage errors are exit code 2.
+
+Nothing here imports pandas or scikit-learn: the command modules import what they need
+when they run. Choices for strategies, models and seed strategies come from the
+registries (``al_cli.*.registry``), which list names without loading any part.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Callable, List, Optional
+
+import typer
+
+from al_cli import __version__
+from al_cli import console as con
+from al_cli import settings
+from al_cli.errors import AlError
+from al_cli.report import set_reporter
+
+app = typer.Typer(
+    name="al",
+    help="Active learning with a human in the loop: the model asks for the labels it needs most.\n\n"
+    "The loop: al init -> al seed -> al label -> al retrain -> al evaluate -> al score -> "
+    "al query -> al label -> ...  Run 'al status' to see where a project stands.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+ProjectOpt = typer.Option(None, "--project", "-p", help="Project folder (default: this folder or the first parent with al.yaml).")
+JsonOpt = typer.Option(False, "--json", help="Print exactly one JSON object on stdout; messages go to stderr.")
+
+
+def split(values: Optional[List[str]]) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        out.extend(x.strip() for x in v.split(",") if x.strip())
+    return out
+
+
+# typer's own exits and usage errors (exit code 2) pass through untouched; newer typer
+# versions vendor click, so both exception families are listed.
+def _passthrough() -> tuple[type[BaseException], ...]:
+    kinds: list[type[BaseException]] = [typer.Exit, typer.Abort, SystemExit]
+    try:  # typer before 0.26 uses click itself
+        from click import ClickException
+
+        kinds.append(ClickException)
+    except ImportError:
+        pass
+    try:  # typer 0.26+ vendors click; its usage errors derive from TyperException
+        from typer.exceptions import TyperException
+
+        kinds.append(TyperException)
+    except ImportError:
+        pass
+    return tuple(kinds)
+
+
+_PASSTHROUGH = _passthrough()
+
+
+def choice(values: Callable[[], list[str]] | tuple[str, ...]) -> Callable[[Any], Any]:
+    """Option callback: a value outside ``values`` is a usage error (exit code 2).
+    ``values`` may be a function (a registry's names, looked up when the option is used)."""
+
+    def check(value: Any) -> Any:
+        allowed = list(values() if callable(values) else values)
+        if value is not None and value not in allowed:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}")
+        return value
+
+    return check
+
+
+def between(lo: float, hi: float, hi_open: bool = False) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if value is not None and not (lo <= value and (value < hi if hi_open else value <= hi)):
+            raise typer.BadParameter(f"{value:g} is not in [{lo:g}, {hi:g}{')' if hi_open else ']'}")
+        return value
+
+    return check
+
+
+def names_help(names: list[str]) -> str:
+    return " | ".join(names)
+
+
+def handle(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn AlError into 'error: ...' + exit 1; never show a traceback for a user mistake."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        con.reset()
+        set_reporter(con.message)
+        try:
+            return fn(*args, **kwargs)
+        except AlError as exc:
+            con.error(exc.message)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            con.error("interrupted")
+            raise typer.Exit(130) from None
+        except _PASSTHROUGH:
+            raise
+        except MemoryError:
+            con.error("out of memory; try a smaller pool or fewer text features")
+            raise typer.Exit(1) from None
+        except Exception as exc:  # noqa: BLE001 - last resort: one line, details on request
+            if settings.debug():
+                raise
+            con.error(f"unexpected {type(exc).__name__}: {exc} (set AL_DEBUG=1 for the traceback)")
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def open_project(project: Optional[Path]):
+    from al_cli.store import Project
+
+    return Project.open(project)
+
+
+def counts(d: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in d.items())
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"al {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    pass
+
+
+def strategy_names() -> list[str]:
+    from al_cli.strategies.registry import STRATEGIES
+
+    return STRATEGIES.names()
+
+
+def model_names() -> list[str]:
+    from al_cli.models.registry import MODELS
+
+    return MODELS.names()
+
+
+__all__ = ["app", "ProjectOpt", "JsonOpt", "split", "choice", "between", "handle", "open_project",
+           "counts", "names_help", "strategy_names", "model_names"]

@@ -1,0 +1,293 @@
+"""The loop's commands: init, seed, label, retrain, evaluate, score, query, status.
+
+Each parses its options, calls one use case (``al_cli.commands``, imported when the
+command runs) and renders the result as text or ``--json``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, List, Optional
+
+import typer
+
+from al_cli import console as con
+from al_cli.cli.common import (
+    JsonOpt,
+    ProjectOpt,
+    app,
+    between,
+    choice,
+    counts,
+    handle,
+    model_names,
+    names_help,
+    open_project,
+    split,
+    strategy_names,
+)
+from al_cli.errors import AlError
+from al_cli.strategies.registry import DIVERSITY, SEED_STRATEGIES
+
+
+# ----------------------------------------------------------------------------- init
+@app.command(epilog="Example: al init moderation --data posts.csv --id-column post_id "
+             "--text-column body --labels ok,spam,abuse --validation held_out.csv --label-column label")
+@handle
+def init(
+    directory: Path = typer.Argument(..., help="Project folder to create."),
+    data: Path = typer.Option(..., "--data", help="The pool: CSV or Parquet, read but never modified."),
+    id_column: Optional[str] = typer.Option(None, "--id-column", help="Column with a unique id per row. Without it ids are 'row1', 'row2', ... by position (stable while rows are only appended)."),
+    text_column: Optional[List[str]] = typer.Option(None, "--text-column", help="Text column(s) for TF-IDF; repeat or comma-separate."),
+    feature_columns: Optional[str] = typer.Option(None, "--feature-columns", help="Comma-separated numeric/categorical columns. Default: every other column (free-text-looking columns are skipped)."),
+    labels: Optional[str] = typer.Option(None, "--labels", help="Comma-separated label set; keys 1..9 follow this order."),
+    validation: Optional[Path] = typer.Option(None, "--validation", help="Held-out labeled file for 'al evaluate'."),
+    label_column: str = typer.Option("label", "--label-column", help="Label column of the validation file."),
+    model: str = typer.Option("logistic_regression", "--model", callback=choice(model_names), help=names_help(model_names())),
+    strategy: str = typer.Option("margin", "--strategy", callback=choice(strategy_names), help="Default query strategy (see 'al query --help'): " + names_help(strategy_names()) + "."),
+    batch_size: int = typer.Option(20, "--batch-size", min=1, help="Default batch size for seed/query."),
+    random_state: int = typer.Option(0, "--random-state", help="Seed for every random choice."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing al.yaml (labels and models are kept)."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Create a project folder and its al.yaml from a pool file."""
+    from al_cli import api
+
+    res = api.init(
+        directory, data, id_column=id_column, text_columns=split(text_column),
+        feature_columns=split([feature_columns]) if feature_columns is not None else None,
+        labels=split([labels]) if labels else None, validation=validation,
+        label_column=label_column, model=model, strategy=strategy, batch_size=batch_size,
+        random_state=random_state, force=force,
+    )
+    if json_out:
+        con.print_json(api.as_dict(res))
+        return
+    con.line(f"created {res.path}/al.yaml: {res.n_rows} pool rows, labels {', '.join(res.labels)}")
+    if res.text_columns:
+        con.line(f"  text: {', '.join(res.text_columns)}")
+    if res.feature_columns:
+        cols = res.feature_columns
+        shown = ", ".join(cols[:12]) + (f", ... ({len(cols)} columns)" if len(cols) > 12 else "")
+        con.line(f"  features: {shown}")
+    if res.validation:
+        con.line(f"  validation: {res.validation} ({res.n_validation} rows)")
+    con.line(f"next: al seed -p {res.path} --size {batch_size}")
+
+
+# ----------------------------------------------------------------------------- seed
+@app.command(epilog="Example: al seed --size 40 --validation-size 100")
+@handle
+def seed(
+    project: Optional[Path] = ProjectOpt,
+    size: Optional[int] = typer.Option(None, "--size", "-n", min=1, help="Rows in the first batch (default: batch_size in al.yaml)."),
+    fraction: Optional[float] = typer.Option(None, "--fraction", callback=between(0, 1), help="Or a share of the pool, e.g. 0.02."),
+    strategy: str = typer.Option("kmeans", "--strategy", callback=choice(SEED_STRATEGIES), help="kmeans (rows nearest k-means centres: coverage) or random."),
+    validation_size: int = typer.Option(0, "--validation-size", min=0, help="Also queue a random audit sample of M rows, labeled like any batch but kept out of training."),
+    force: bool = typer.Option(False, "--force", help="Seed again even though labels or a queue exist."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Pick a small, diverse first batch (no model needed) into queue.csv."""
+    from al_cli import api
+
+    if size is not None and fraction is not None:
+        raise typer.BadParameter("give --size or --fraction, not both")
+    res = api.seed(open_project(project), size=size, fraction=fraction, strategy=strategy,
+                  validation_size=validation_size, force=force)
+    _batch_out(res, json_out)
+
+
+def _batch_out(res: Any, json_out: bool, explain: bool = False) -> None:
+    from al_cli import api
+
+    if json_out:
+        d = api.as_dict(res)
+        if not explain:
+            d.pop("explain", None)
+        con.print_json(d)
+        return
+    extra = f" + {res.n_audit} audit rows" if res.n_audit else ""
+    con.line(f"queued {len(res.ids) - res.n_audit} rows{extra} ({res.strategy}) in {res.path}")
+    if res.replaced:
+        con.message("info", f"replaced {res.replaced} unanswered row(s) of the previous batch")
+    if explain and res.explain:
+        con.table("why these rows", ["id", "score", "final", "cluster", "random", "cost", "reason"],
+                  [[r["id"], r["score"], r["final_score"], r["cluster"], r["random_pick"], r["cost"], r["reason"]]
+                   for r in res.explain])
+    con.line("next: al label")
+
+
+# ----------------------------------------------------------------------------- label
+@app.command(epilog="Examples: al label            (interactive, in a terminal)\n"
+             "al label --import answers.csv --annotator ana\nal label --export batch.csv")
+@handle
+def label(
+    project: Optional[Path] = ProjectOpt,
+    import_file: Optional[Path] = typer.Option(None, "--import", help="Read labels from a CSV: columns id,label (optional annotator, note). Any bad row: nothing is imported."),
+    export_file: Optional[Path] = typer.Option(None, "--export", help="Write the unanswered batch to a CSV for an outside annotator."),
+    queued_only: bool = typer.Option(False, "--queued-only", help="With --import: take only rows in the current batch (an answer key for the whole pool)."),
+    annotator: Optional[str] = typer.Option(None, "--annotator", help="Who labels (default: $AL_ANNOTATOR, then the login name)."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Label the current batch: interactively in a terminal, or --import / --export CSV."""
+    from al_cli import api
+
+    if import_file and export_file:
+        raise typer.BadParameter("give --import or --export, not both")
+    proj = open_project(project)
+    if import_file:
+        res = api.label_import(proj, import_file, annotator=annotator, queued_only=queued_only)
+        if json_out:
+            con.print_json(api.as_dict(res))
+            return
+        con.line(f"imported {res.imported} label(s) from {res.path} as {res.annotator}"
+                 + (f" ({res.ignored} row(s) not in the batch ignored)" if queued_only and res.ignored else ""))
+        con.line(f"labeled so far: {res.n_labeled} ({counts(res.labels_per_class)}); "
+                 f"{res.queue_remaining} left in the batch")
+        return
+    if export_file:
+        res = api.label_export(proj, export_file)
+        if json_out:
+            con.print_json(api.as_dict(res))
+            return
+        con.line(f"wrote {res.n_rows} unanswered row(s) to {res.path}; fill 'label' and run "
+                 f"'al label --import {res.path}'")
+        return
+    if json_out:
+        raise AlError("--json needs --import or --export (interactive labeling reports on screen)")
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise AlError("no terminal to label in: use 'al label --import FILE' (columns id,label) "
+                      "or 'al label --export FILE' for an outside annotator")
+    from al_cli.annotation import labeler
+
+    labeler.run(proj, annotator=annotator)
+
+
+def counts(d: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in d.items())
+
+
+# ----------------------------------------------------------------------------- retrain
+@app.command(epilog="Example: al retrain --json")
+@handle
+def retrain(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> None:
+    """Fit a new model version on every label so far (models/NNNN.joblib + NNNN.json)."""
+    from al_cli import api
+
+    res = api.retrain(open_project(project))
+    if json_out:
+        con.print_json(api.as_dict(res))
+        return
+    con.line(f"model {res.model_version:04d}: {res.model} on {res.n_labeled} labels "
+             f"({counts(res.class_counts)}) in {res.seconds:.2f}s -> {res.path}")
+    if res.excluded_audit:
+        con.line(f"  {res.excluded_audit} audit label(s) held out for evaluation")
+    con.line("next: al evaluate")
+
+
+# ----------------------------------------------------------------------------- evaluate
+@app.command(epilog="Examples: al evaluate\n"
+             "until al evaluate --stop-at 0.95; do al score && al query && al label; al retrain; done")
+@handle
+def evaluate(
+    project: Optional[Path] = ProjectOpt,
+    stop_at: Optional[float] = typer.Option(None, "--stop-at", callback=between(0, 1), help="Target for --metric: exit 0 when reached, 3 when not."),
+    metric: str = typer.Option("accuracy", "--metric", callback=choice(("accuracy", "macro_f1")), help="accuracy or macro_f1 (for --stop-at / --min-gain)."),
+    min_gain: Optional[float] = typer.Option(None, "--min-gain", help="Also stop when the metric gained less than this per 100 new labels over the last --patience evaluations."),
+    patience: int = typer.Option(3, "--patience", min=1, help="Evaluations looked back over for --min-gain."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Measure the latest model on held-out labels; track the learning curve; say when to stop."""
+    from al_cli import api
+
+    res = api.evaluate(open_project(project), stop_at=stop_at, metric=metric, min_gain=min_gain, patience=patience)
+    if json_out:
+        d = api.as_dict(res)
+        con.print_json(d)
+    else:
+        con.line(f"model {res.model_version:04d} on {res.n_labeled} labels, {res.source} "
+                 f"({res.n_eval} rows): accuracy {res.accuracy:.4f}, macro-F1 {res.macro_f1:.4f}")
+        con.table(None, ["class", "precision", "recall", "f1", "support"],
+                  [[k, v["precision"], v["recall"], v["f1"], v["support"]] for k, v in res.per_class.items()])
+        labs = res.confusion["labels"]
+        con.table("confusion (rows: true, columns: predicted)", ["", *labs],
+                  [[lab, *row] for lab, row in zip(labs, res.confusion["matrix"])])
+        if len(res.curve) > 1:
+            acc = [p["accuracy"] for p in res.curve]
+            con.line(f"learning curve ({res.curve[0]['n_labeled']} -> {res.curve[-1]['n_labeled']} labels): "
+                     f"accuracy {con.sparkline(acc)} {acc[0]:.3f} -> {acc[-1]:.3f}")
+        if res.rule_given:
+            con.line(f"stop: yes, {res.stop_reason}" if res.stop else "stop: not yet")
+    if res.rule_given and not res.stop:
+        raise typer.Exit(3)
+
+
+# ----------------------------------------------------------------------------- score
+@app.command(epilog="Example: al score --json")
+@handle
+def score(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> None:
+    """Score every unlabeled row with the latest model into scores.csv."""
+    from al_cli import api
+
+    res = api.score(open_project(project))
+    if json_out:
+        con.print_json(api.as_dict(res))
+        return
+    con.line(f"scored {res.n_scored} rows with model {res.model_version:04d} -> {res.path} "
+             f"(mean entropy {res.mean_entropy:.3f}; features {'from cache' if res.features_cached else 'built'})")
+    con.line(f"  predicted: {counts(res.predicted_counts)}")
+    con.line("next: al query")
+
+
+# ----------------------------------------------------------------------------- query
+@app.command(epilog="Examples: al query --size 20\n"
+             "al query --strategy margin --diversity kmeans --random-fraction 0.1 --explain\n"
+             "al query --strategy entropy --diversity none --random-fraction 0   (the base score alone)")
+@handle
+def query(
+    project: Optional[Path] = ProjectOpt,
+    size: Optional[int] = typer.Option(None, "--size", "-n", min=1, help="Batch size (default: batch_size in al.yaml)."),
+    strategy: Optional[str] = typer.Option(None, "--strategy", callback=choice(strategy_names), help=names_help(strategy_names())),
+    diversity: Optional[str] = typer.Option(None, "--diversity", callback=choice(DIVERSITY), help="none | kmeans | kcenter"),
+    density: Optional[float] = typer.Option(None, "--density", min=0.0, help="Weight informativeness by representativeness^W (0 = off)."),
+    random_fraction: Optional[float] = typer.Option(None, "--random-fraction", callback=between(0, 1, hi_open=True), help="Share of the batch drawn at random (default 0.1)."),
+    cost_column: Optional[str] = typer.Option(None, "--cost-column", help="Pool column with the cost of labeling each row."),
+    cost: Optional[str] = typer.Option(None, "--cost", callback=choice(("learned",)), help="'learned': predict cost from the seconds annotators spent so far."),
+    explain: bool = typer.Option(False, "--explain", help="Say why each row was chosen."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Choose the next batch from the scores into queue.csv (replaces the unanswered batch)."""
+    from al_cli import api
+
+    res = api.query(open_project(project), size=size, strategy=strategy, diversity=diversity, density=density,
+                   random_fraction=random_fraction, cost_column=cost_column, cost=cost)
+    _batch_out(res, json_out, explain)
+
+
+# ----------------------------------------------------------------------------- status
+@app.command(epilog="Example: al status --json")
+@handle
+def status(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> None:
+    """Labels so far, the queue, the model, the last metrics, and the next command."""
+    from al_cli import api
+
+    res = api.status(open_project(project))
+    if json_out:
+        con.print_json(api.as_dict(res))
+        return
+    con.line(f"project {res.project}: {res.n_pool} pool rows")
+    con.line(f"labeled: {res.n_labeled} ({counts(res.labels_per_class)})")
+    if res.annotators:
+        con.line(f"annotators: {counts(res.annotators)}")
+    con.line(f"queue: {res.queue_size} unanswered")
+    con.line(f"model: {'none' if res.model_version is None else f'{res.model_version:04d}'}")
+    if res.last_metrics:
+        m = res.last_metrics
+        con.line(f"last evaluation: model {m['model_version']:04d}, {m['source']}, accuracy "
+                 f"{m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}")
+    if res.torn_lines:
+        con.message("warning", f"labels.csv: {res.torn_lines} torn or malformed line(s) ignored")
+    con.line(f"next: {res.next_command}")
+
+

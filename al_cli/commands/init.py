@@ -1,0 +1,151 @@
+"""``al init``: check the pool (and validation file) and write the project folder."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from al_cli import config as config_mod
+from al_cli import data as data_mod
+from al_cli.config import Config
+from al_cli.errors import DataError, ProjectError
+from al_cli.report import warn
+from al_cli.store import Project, formats
+
+
+@dataclass
+class InitResult:
+    path: str
+    n_rows: int
+    id_column: str | None
+    text_columns: list[str]
+    feature_columns: list[str]
+    labels: list[str]
+    validation: str | None
+    n_validation: int
+
+
+def _relpath(target: Path, start: Path) -> str:
+    try:
+        return os.path.relpath(target.resolve(), start.resolve())
+    except ValueError:  # different drives
+        return str(target.resolve())
+
+
+def init(
+    directory: Path,
+    data: Path,
+    *,
+    id_column: str | None = None,
+    text_columns: list[str] | None = None,
+    feature_columns: list[str] | None = None,
+    labels: list[str] | None = None,
+    validation: Path | None = None,
+    label_column: str = "label",
+    model: str = "logistic_regression",
+    strategy: str = "margin",
+    batch_size: int = 20,
+    random_state: int = 0,
+    force: bool = False,
+) -> InitResult:
+    directory = Path(directory)
+    existed = (directory / "al.yaml").exists()
+    if existed and not force:
+        raise ProjectError(f"{directory}: already an al project (al.yaml exists); use --force to overwrite its config")
+    if directory.exists() and not directory.is_dir():
+        raise ProjectError(f"{directory}: exists and is not a folder")
+    data = Path(data)
+    text_columns = [c for c in (text_columns or []) if c]
+    df = data_mod.read_table(data, "pool")
+    if len(df) == 0:
+        raise DataError(f"{data}: the pool has no rows")
+    if id_column is not None:
+        data_mod.check_columns(df, [id_column], data, "id")
+    data_mod.check_columns(df, text_columns, data, "text")
+    data_mod.ids_for(df, id_column, data)
+    reserved = {c for c in [id_column, label_column] if c} | set(text_columns)
+    if feature_columns is None:
+        feature_columns = [c for c in df.columns if c not in reserved]
+        # A free-text column that was not named as text would one-hot into noise: skip
+        # object columns with (nearly) one value per row when text columns exist or not.
+        dropped = [c for c in feature_columns if _looks_like_free_text(df[c])]
+        if dropped:
+            warn(f"{data}: column(s) {', '.join(dropped)} look like free text or ids and are not "
+                 "used as features; name them with --text-column or --feature-columns")
+            feature_columns = [c for c in feature_columns if c not in dropped]
+    else:
+        data_mod.check_columns(df, feature_columns, data, "feature")
+        clash = [c for c in feature_columns if c in reserved]
+        if clash:
+            raise DataError(f"{data}: column '{clash[0]}' cannot be both a feature and the id/label/text column")
+    if not text_columns and not feature_columns:
+        raise DataError(f"{data}: no text or feature columns to learn from; name them with --text-column / --feature-columns")
+    for c in feature_columns:
+        if df[c].isna().all():
+            raise DataError(f"{data}: feature column '{c}' is empty in every row")
+    if text_columns:
+        words = df[text_columns].fillna("").astype(str).apply(lambda c: c.str.contains(r"\w", regex=True))
+        if not words.to_numpy().any():
+            raise DataError(f"{data}: text column(s) {', '.join(text_columns)} hold no words in any row")
+
+    n_val = 0
+    if validation is not None:
+        vdf = data_mod.read_labels_file(Path(validation), label_column, labels or _labels_of(validation, label_column), None)
+        data_mod.check_columns(vdf, [*text_columns, *feature_columns], Path(validation), "feature")
+        if not labels:
+            labels = sorted(vdf[label_column].unique().tolist())
+        n_val = len(vdf)
+    if not labels:
+        raise DataError("no label set: give --labels a,b,c (or a --validation file to read it from)")
+    labels = [lab.strip() for lab in labels]
+
+    directory.mkdir(parents=True, exist_ok=True)
+    cfg = Config(
+        data=config_mod.DataConfig(
+            path=_relpath(data, directory),
+            id_column=id_column,
+            text_columns=text_columns,
+            feature_columns=list(feature_columns),
+            label_column=label_column if label_column in df.columns else None,
+        ),
+        labels=labels,
+        validation=config_mod.ValidationConfig(
+            path=_relpath(Path(validation), directory) if validation is not None else None,
+            label_column=label_column,
+        ),
+        model=config_mod.ModelConfig(name=model),
+        strategy=config_mod.StrategyConfig(name=strategy),
+        batch_size=batch_size,
+        random_state=random_state,
+    )
+    config_mod.validate(cfg, "al.yaml")
+    proj = Project(directory)
+    with proj.lock():
+        proj.write_config(cfg)
+        (directory / "models").mkdir(exist_ok=True)
+        (directory / "cache").mkdir(exist_ok=True)
+        proj.write_pool_state(len(df), data_mod.row_digest(df))
+        if not existed:
+            formats.write_marker(directory)
+    if existed:  # --force over an older project: its files are migrated, not relabelled
+        formats.ensure_current(directory, proj.lock)
+    return InitResult(str(directory), len(df), id_column, text_columns, list(feature_columns),
+                      labels, str(validation) if validation else None, n_val)
+
+
+def _labels_of(path: Path, label_column: str) -> list[str]:
+    df = data_mod.read_table(Path(path), "validation file")
+    data_mod.check_columns(df, [label_column], Path(path), "label")
+    return sorted(data_mod.label_strings(df[label_column].dropna()).unique().tolist())
+
+
+def _looks_like_free_text(col: pd.Series) -> bool:
+    if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        return False
+    nonnull = col.dropna()
+    if len(nonnull) < 20:
+        return False
+    return nonnull.nunique() > 0.5 * len(nonnull)

@@ -1,0 +1,103 @@
+"""``al query``: the next batch from the scores into queue.csv (replaces the unanswered
+batch). Deterministic: the same project state gives the same batch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from al_cli import data as data_mod
+from al_cli.commands.batch import BatchResult
+from al_cli.commands.scoring import pool_scores
+from al_cli.commands.snapshot import Snapshot
+from al_cli.errors import AlError, DataError, ProjectError
+from al_cli.report import warn
+from al_cli.store import Project
+from al_cli.strategies.cost import column_cost, learned_cost
+from al_cli.strategies.density import representativeness
+from al_cli.strategies.select import select_batch
+from al_cli.strategies.spec import QuerySpec
+
+
+def query(proj: Project, *, size: int | None = None, strategy: str | None = None,
+          diversity: str | None = None, density: float | None = None,
+          random_fraction: float | None = None, cost_column: str | None = None,
+          cost: str | None = None) -> BatchResult:
+    snap = Snapshot(proj)
+    cfg = snap.cfg
+    spec = QuerySpec.from_config(cfg.strategy).with_options(
+        base=strategy, diversity=diversity, density=density, random_fraction=random_fraction,
+        cost_column=cost_column, cost=cost)
+    n = size if size is not None else cfg.batch_size
+    if n < 1:
+        raise DataError("--size must be >= 1")
+    pf = snap.features
+    pending = snap.pending
+    available = snap.available
+    if not available.any():
+        raise ProjectError("every pool row is labeled or held out: nothing left to query")
+    cost_arr = _cost(snap, spec)  # checked before the (slower) scoring
+    version = snap.round
+    scores_all = pool_scores(snap, spec.base, available)
+    dens = None
+    if spec.density is not None:
+        dens = representativeness(pf.X, snap.stream("density", pf.n_rows))
+    reference = None
+    if spec.diversity == "kcenter":
+        tp = snap.training[0]
+        reference = tp if len(tp) else None
+    batch = select_batch(
+        scores_all, n, rng=snap.stream("query.select", version, len(snap.labels)), available=available,
+        X=pf.X, diversity=spec.diversity, candidate_factor=cfg.strategy.candidate_factor, density=dens,
+        density_weight=spec.density or 1.0, random_fraction=spec.random_fraction, cost=cost_arr,
+        cost_lambda=cfg.strategy.cost_lambda, reference=reference, name=spec.base,
+        cost_unit="s" if spec.cost_learned and not spec.cost_column else "",
+    )
+    positions = np.asarray(batch.positions, dtype=int)
+    label = spec.format()
+    q = pd.DataFrame({
+        "id": pf.ids[positions],
+        "purpose": "train",
+        "round": version,
+        "strategy": np.where(batch.random_pick, "random", label),
+        "score": np.round(batch.score, 6),
+        "final_score": np.round(batch.final_score, 6),
+        "cluster": batch.cluster,
+        "random_pick": batch.random_pick,
+        "cost": np.round(batch.cost, 4),
+        "reason": batch.reasons(),
+    })
+    audit_left = snap.pending_audit()
+    if audit_left:  # unanswered audit rows stay queued: the held-out sample must be labeled
+        q = pd.concat([q, pd.DataFrame({"id": audit_left, "purpose": "audit", "round": version,
+                                        "strategy": "audit:random"})], ignore_index=True)
+    with proj.lock():
+        proj.write_queue(q)
+    q = q[q["purpose"] == "train"]
+    explain = q[["id", "score", "final_score", "cluster", "random_pick", "cost", "reason"]].to_dict("records")
+    replaced = int((pending["purpose"] != "audit").sum()) if "purpose" in pending else len(pending)
+    return BatchResult(q["id"].tolist() + audit_left, str(proj.queue_path), label, len(audit_left),
+                       pf.cached, explain, replaced=replaced)
+
+
+def _cost(snap: Snapshot, spec: QuerySpec) -> np.ndarray | None:
+    pf = snap.features
+    path = snap.proj.pool_path
+    if spec.cost_column:
+        col = data_mod.read_column(path, spec.cost_column, "cost")
+        if len(col) != pf.n_rows:
+            raise DataError(f"{path}: the pool changed while querying; run 'al score' again")
+        try:
+            return column_cost(pd.to_numeric(col, errors="coerce").to_numpy(dtype=float), ids=pf.ids)
+        except AlError as exc:
+            raise DataError(f"{path}: cost column '{spec.cost_column}': {exc.message}") from None
+    if spec.cost_learned:
+        log = snap.log.frame
+        timed = log[(log["status"] == "labeled") & (log["seconds"] > 0)]
+        timed = timed.drop_duplicates("id", keep="last")
+        pos, found = snap.positions_of(timed["id"].to_numpy())
+        cost_arr, fitted = learned_cost(pf.X[pos], timed["seconds"].to_numpy(dtype=float)[found], pf.X)
+        if not fitted:
+            warn(f"--cost learned: only {int(found.sum())} timed label(s) so far; treating every row as equal cost")
+        return cost_arr
+    return None

@@ -1,0 +1,84 @@
+"""``al retrain``: a new model version on every training label so far."""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from al_cli import __version__
+from al_cli.commands.snapshot import Snapshot
+from al_cli.errors import ProjectError
+from al_cli.models.fitting import fit
+from al_cli.store import Project, now_iso
+
+
+@dataclass
+class RetrainResult:
+    model_version: int
+    n_labeled: int
+    class_counts: dict[str, int]
+    model: str
+    seconds: float
+    path: str
+    excluded_audit: int
+
+
+def retrain(proj: Project) -> RetrainResult:
+    import joblib
+    import scipy
+    import sklearn
+
+    snap = Snapshot(proj)
+    cfg = snap.cfg
+    pf = snap.features
+    pos, y, eff, n_audit = snap.training
+    if len(y) == 0:
+        raise ProjectError("nothing labeled yet: run 'al seed' and 'al label' first")
+    classes = sorted(set(y), key=cfg.labels.index)
+    if len(classes) < 2:
+        raise ProjectError(
+            f"only one class labeled so far ({classes[0]!r}, {len(y)} label(s)); a model needs at "
+            "least two: label more rows ('al query --strategy random' helps find other classes)"
+        )
+    t0 = time.perf_counter()
+    est = fit(cfg.model, pf.X[pos], y, cfg.random_state)
+    secs = time.perf_counter() - t0
+    counts = {c: int((y == c).sum()) for c in classes}
+    bundle = {
+        "estimator": est,
+        "transformer": pf.transformer,
+        "feature_key": pf.key,
+        "model_name": cfg.model.name,
+        "classes": [str(c) for c in est.classes_],
+    }
+    manifest = {
+        "created": now_iso(),
+        "al_version": __version__,
+        "model": {"name": cfg.model.name, "class_weight": cfg.model.class_weight, "params": cfg.model.params},
+        "classes": [str(c) for c in est.classes_],
+        "class_counts": counts,
+        "n_labeled": int(len(y)),
+        "labels_used": [{"id": i, "label": lab} for i, lab in zip(eff["id"], eff["label"])],
+        "audit_labels_held_out": n_audit,
+        "feature_key": pf.key,
+        "n_features": int(pf.X.shape[1]),
+        "pool_rows": pf.n_rows,
+        "pool": cfg.data.path,
+        "fit_seconds": round(secs, 3),
+        "random_state": cfg.random_state,
+        "library_versions": {
+            "python": platform.python_version(), "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__, "scipy": scipy.__version__, "pandas": pd.__version__,
+            "joblib": joblib.__version__,
+        },
+        "metrics": None,
+    }
+    version = proj.save_model(bundle, manifest)
+    proj.append_history({"event": "retrain", "model_version": version, "round": version,
+                         "n_labeled": len(y)})
+    return RetrainResult(version, len(y), counts, cfg.model.name, secs,
+                         str(proj.model_paths(version)[0]), n_audit)

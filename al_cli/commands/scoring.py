@@ -1,0 +1,153 @@
+"""Base scores over the pool, shared by ``al score`` and ``al query``.
+
+Both compute a score the same way, from the same random streams (keyed by model
+version and label count, see :mod:`al_cli.rng`), quantised to 1e-6 as scores.csv
+stores them; so ``al query`` gives the same batch whether it reads a fresh scores.csv
+or scores the pool itself. ``cache/scores.json`` records the state scores.csv was
+computed from; a scores.csv from another state is not used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import numpy as np
+
+from al_cli.commands.modeling import model_matrix, predict_proba_chunked
+from al_cli.commands.snapshot import Snapshot
+from al_cli.models.fitting import factory, prepare_X, spec_of
+from al_cli.report import info
+from al_cli.strategies.base import check_scores
+from al_cli.strategies.committee import fit_committee
+from al_cli.strategies.registry import STRATEGIES, UNCERTAINTY_COLUMNS, ScoreContext
+
+DECIMALS = 6
+SCORES_MANIFEST = "scores.json"
+
+
+def quantise(values: np.ndarray) -> np.ndarray:
+    return np.round(np.asarray(values, dtype=float), DECIMALS)
+
+
+def state_key(snap: Snapshot) -> str:
+    """What the scores of this project state depend on (model, labels, settings)."""
+    pos, y, _, _ = snap.training
+    body = {"model_version": snap.latest_version, "n_labeled": len(snap.labels),
+            "random_state": snap.cfg.random_state, "committee_size": snap.cfg.strategy.committee_size,
+            "model": [snap.cfg.model.name, snap.cfg.model.class_weight, snap.cfg.model.params],
+            "training": hashlib.sha256("\n".join(f"{p}\t{lab}" for p, lab in zip(pos, y)).encode()).hexdigest(),
+            "n_rows": snap.features.n_rows}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+class PoolScorer:
+    """Scores the ``rows`` (pool positions) of a snapshot, each score computed once."""
+
+    def __init__(self, snap: Snapshot, rows: np.ndarray):
+        self.snap = snap
+        self.rows = rows
+        self._proba: np.ndarray | None = None
+        self._X = None
+        self._committee: list | None = None
+        self.version = snap.latest_version or 0
+        self.n_labeled = len(snap.labels)
+
+    @property
+    def bundle(self) -> dict[str, Any]:
+        return self.snap.model[1]
+
+    @property
+    def X(self):
+        if self._X is None:
+            self._X = model_matrix(self.snap, self.bundle)
+        return self._X
+
+    @property
+    def proba(self) -> np.ndarray:
+        if self._proba is None:
+            self._proba = predict_proba_chunked(self.bundle, self.X[self.rows])
+        return self._proba
+
+    def committee(self) -> list:
+        if self._committee is None:
+            snap, cfg = self.snap, self.snap.cfg
+            pos, y, _, _ = snap.training
+            self._committee = fit_committee(
+                factory(cfg.model, cfg.random_state), prepare_X(cfg.model.name, self.X[pos]), y,
+                cfg.strategy.committee_size, snap.stream("committee", self.version, self.n_labeled))
+        return self._committee
+
+    def score(self, name: str) -> np.ndarray:
+        """Quantised scores of ``name`` for the rows."""
+        spec = STRATEGIES.get(name)
+        rng = self.snap.stream("score." + name, self.version, self.n_labeled)
+        if not spec.needs:
+            ctx = ScoreContext(proba=None, classes=list(self.snap.cfg.labels), X=None, rng=rng,
+                               model_name=self.snap.cfg.model.name, estimator=None, rows=self.rows)
+        else:
+            bundle = self.bundle
+            mspec = spec_of(bundle["model_name"])
+            spec.check_model(bundle["model_name"], mspec.family, len(bundle["classes"]))
+            Xr = prepare_X(bundle["model_name"], self.X[self.rows]) if {"committee", "features"} & set(spec.needs) \
+                else None
+            ctx = ScoreContext(proba=self.proba, classes=list(bundle["classes"]), X=Xr, rng=rng,
+                               model_name=bundle["model_name"], estimator=bundle["estimator"],
+                               committee=self.committee if "committee" in spec.needs else None,
+                               rows=self.rows)
+        out = check_scores(spec.run(ctx), n_rows=len(self.rows), name=f"{name} scores")
+        return quantise(out)
+
+
+def cached_scores(snap: Snapshot, name: str, available: np.ndarray) -> np.ndarray | None:
+    """Scores of ``name`` over the pool from scores.csv, when it is from this state."""
+    proj = snap.proj
+    man_path = proj.cache_dir / SCORES_MANIFEST
+    sc = proj.read_csv(proj.scores_path)
+    if sc is None:
+        info("no scores.csv yet; scoring the pool now")
+        return None
+    man = proj.read_json(man_path, default=None) if man_path.exists() else None
+    if not isinstance(man, dict) or man.get("key") != state_key(snap):
+        if "model_version" in sc.columns and len(sc) and sc["model_version"].iloc[0] != snap.latest_version:
+            info(f"scores.csv is from model {sc['model_version'].iloc[0]}, the latest is "
+                 f"{snap.latest_version}; scoring now")
+        else:
+            info("scores.csv is from another project state (labels or settings changed); scoring now")
+        return None
+    if name not in sc.columns:
+        return None
+    import pandas as pd
+
+    s = pd.Series(sc[name].to_numpy(dtype=float), index=sc["id"].astype(str))
+    got = s.reindex(snap.features.ids[available])
+    if got.isna().any():
+        info("scores.csv does not cover every unlabeled row (new rows?); scoring them now")
+        return None
+    out = np.zeros(snap.features.n_rows)
+    out[available] = got.to_numpy()
+    return out
+
+
+def pool_scores(snap: Snapshot, name: str, available: np.ndarray) -> np.ndarray:
+    """Base scores of ``name`` over the pool (0 where unavailable)."""
+    spec = STRATEGIES.get(name)
+    if spec.needs:
+        snap.model  # noqa: B018 - no model: say so before anything else
+    if spec.needs and name in (*UNCERTAINTY_COLUMNS, *written_columns(snap)):
+        hit = cached_scores(snap, name, available)
+        if hit is not None:
+            return hit
+    out = np.zeros(snap.features.n_rows)
+    rows = np.flatnonzero(available)
+    out[rows] = PoolScorer(snap, rows).score(name)
+    return out
+
+
+def written_columns(snap: Snapshot) -> list[str]:
+    """Score columns 'al score' writes besides the uncertainty ones: the configured
+    strategy's, when it needs a model and is not one of them."""
+    name = snap.cfg.strategy.name
+    spec = STRATEGIES.get(name)
+    return [name] if spec.needs and name not in UNCERTAINTY_COLUMNS else []

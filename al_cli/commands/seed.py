@@ -1,0 +1,69 @@
+"""``al seed``: a small, diverse first batch (no model needed), and the audit sample."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from al_cli import strategies as strat
+from al_cli.commands.batch import BatchResult
+from al_cli.commands.snapshot import Snapshot
+from al_cli.errors import ConfigError, DataError, ProjectError
+from al_cli.store import Project
+from al_cli.strategies.registry import SEED_STRATEGIES
+
+
+def seed(proj: Project, *, size: int | None = None, fraction: float | None = None,
+         strategy: str = "kmeans", validation_size: int = 0, force: bool = False) -> BatchResult:
+    snap = Snapshot(proj)
+    cfg = snap.cfg
+    if strategy not in SEED_STRATEGIES:
+        raise ConfigError(f"--strategy: seed strategies are {', '.join(SEED_STRATEGIES)}")
+    if validation_size < 0:
+        raise DataError("--validation-size must be >= 0")
+    pf = snap.features
+    if size is None and fraction is None:
+        size = cfg.batch_size
+    if fraction is not None:
+        if not 0 < fraction <= 1:
+            raise DataError("--fraction must be in (0, 1]")
+        size = max(1, int(round(fraction * pf.n_rows)))
+    assert size is not None
+    if size < 1:
+        raise DataError("--size must be >= 1")
+    n_labeled = len(snap.labels)
+    pending = snap.pending
+    if (n_labeled or len(pending)) and not force:
+        raise ProjectError(
+            f"{proj.root}: already seeded ({n_labeled} labeled, {len(pending)} queued); "
+            "use 'al query' for the next batch, or 'al seed --force' to replace the queue"
+        )
+    with proj.lock():
+        available = snap.available
+        if not available.any():
+            raise DataError("no pool row is left to seed: every row is labeled, held out for "
+                            "audit, or in the validation file")
+        rng = snap.stream("seed", n_labeled)
+        if strategy == "kmeans":
+            chosen = strat.kmeans_seed(pf.X, size, rng, available=available)
+        else:
+            chosen = strat.random_seed(pf.n_rows, size, rng, available=available)
+        chosen = np.asarray(chosen, dtype=int)
+        if validation_size:
+            rest = available.copy()
+            rest[chosen] = False
+            audit_pos = strat.random_seed(pf.n_rows, validation_size, snap.stream("audit", n_labeled),
+                                          available=rest)
+            proj.add_audit(list(pf.ids[np.asarray(audit_pos, dtype=int)]))
+            snap.__dict__.pop("audit_ids", None)
+            snap.__dict__.pop("audit_set", None)
+        audit_ids = snap.pending_audit()  # new and earlier unanswered audit rows
+        q = pd.DataFrame({
+            "id": [*pf.ids[chosen], *audit_ids],
+            "purpose": ["train"] * len(chosen) + ["audit"] * len(audit_ids),
+            "round": 0,
+            "strategy": [f"seed:{strategy}"] * len(chosen) + ["audit:random"] * len(audit_ids),
+        })
+        proj.write_queue(q)
+    return BatchResult(q["id"].tolist(), str(proj.queue_path), f"seed:{strategy}", len(audit_ids),
+                       pf.cached, replaced=len(pending))

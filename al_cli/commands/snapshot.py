@@ -1,0 +1,169 @@
+"""One command's view of the project: each part is read at most once per command.
+
+A command opens a :class:`Snapshot` and asks it for what it needs (config, pool ids and
+features, effective labels, queue, audit sample, validation ids, latest model); each
+part is loaded on first use and kept. After appending labels a command updates the
+snapshot in memory (:meth:`Snapshot.add_label_rows`) instead of reading the log again.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from al_cli import data as data_mod
+from al_cli import rng as rng_mod
+from al_cli.errors import ColumnNotFoundError, ProjectError
+from al_cli.report import warn
+from al_cli.store import Project, effective_labels
+from al_cli.store import labellog
+
+
+class Snapshot:
+    def __init__(self, proj: Project):
+        self.proj = proj
+        self.cfg = proj.config
+
+    # -- labels ----------------------------------------------------------------
+    @cached_property
+    def log(self) -> labellog.LabelLog:
+        return self.proj.read_label_log()
+
+    @cached_property
+    def labels(self) -> pd.DataFrame:
+        """id -> current label (id, label, annotator), every label in the log."""
+        return effective_labels(self.log.frame)
+
+    @cached_property
+    def known_labels(self) -> pd.DataFrame:
+        """:attr:`labels` without (and reporting) labels not in al.yaml's label set."""
+        eff = self.labels
+        labels = self.cfg.labels
+        unknown = ~eff["label"].isin(labels)
+        if unknown.any():
+            counts = eff.loc[unknown, "label"].value_counts()
+            shown = ", ".join(f"{k!r} x{v}" for k, v in counts.items())
+            warn(f"labels.csv: {int(unknown.sum())} label(s) not in the label set of al.yaml "
+                 f"({', '.join(labels)}) are left out: {shown}; put the label back in al.yaml, or "
+                 "relabel those rows (a new answer for the id replaces the old one)")
+        return eff[~unknown]
+
+    @cached_property
+    def labeled_ids(self) -> set[str]:
+        return set(self.labels["id"])
+
+    def add_label_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Rows just appended to labels.csv, applied to this snapshot."""
+        log = self.log
+        new = labellog.frame_of(rows)
+        frame = new if log.frame.empty else pd.concat([log.frame, new], ignore_index=True)
+        self.__dict__["log"] = labellog.LabelLog(frame, log.skipped_lines)
+        for name in ("labels", "known_labels", "labeled_ids", "training", "available"):
+            self.__dict__.pop(name, None)
+
+    # -- queue, audit, validation ----------------------------------------------
+    @cached_property
+    def queue(self) -> pd.DataFrame:
+        return self.proj.read_queue()
+
+    @property
+    def pending(self) -> pd.DataFrame:
+        """Queued rows without a current label."""
+        q = self.queue
+        return q[~q["id"].isin(self.labeled_ids)].reset_index(drop=True)
+
+    @cached_property
+    def audit_ids(self) -> list[str]:
+        return self.proj.audit_ids()
+
+    @cached_property
+    def audit_set(self) -> set[str]:
+        return set(self.audit_ids)
+
+    def pending_audit(self) -> list[str]:
+        """Audit ids not labeled yet, in their original order."""
+        return [i for i in self.audit_ids if i not in self.labeled_ids]
+
+    @cached_property
+    def validation_ids(self) -> set[str]:
+        """Pool ids that are also in the validation file: never queried, never trained on.
+
+        A validation file without the id column holds no pool rows; one that cannot be
+        read is an error (its rows must not slip into training)."""
+        cfg = self.cfg
+        if not cfg.validation.path or not cfg.data.id_column:
+            return set()
+        path = self.proj.resolve(cfg.validation.path)
+        try:
+            col = data_mod.read_column(path, cfg.data.id_column, "id", as_str=True)
+        except ColumnNotFoundError:
+            return set()
+        return set(data_mod.normalise_ids(col)) - {""}
+
+    # -- pool --------------------------------------------------------------------
+    @cached_property
+    def features(self):
+        from al_cli.features.cache import load_features
+
+        return load_features(self.proj)
+
+    @cached_property
+    def positions(self) -> pd.Series:
+        """Pool id -> row position."""
+        pf = self.features
+        return pd.Series(np.arange(pf.n_rows), index=pf.ids)
+
+    def positions_of(self, ids) -> tuple[np.ndarray, np.ndarray]:
+        """(positions of the ids found in the pool, mask over ``ids`` of those found)."""
+        mapped = self.positions.reindex(np.asarray(ids, dtype=object))
+        found = ~mapped.isna().to_numpy()
+        return mapped[found].astype(int).to_numpy(), found
+
+    @cached_property
+    def available(self) -> np.ndarray:
+        """Rows that may be queued: not labeled, not in the audit sample or validation file."""
+        excluded = self.labeled_ids | self.audit_set | self.validation_ids
+        return ~pd.Index(self.features.ids).isin(list(excluded))
+
+    @cached_property
+    def training(self) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, int]:
+        """(positions, labels, label frame, n audit labels held out) of the training labels."""
+        eff = self.known_labels
+        n_audit = int(eff["id"].isin(self.audit_set).sum())
+        eff = eff[~eff["id"].isin(self.audit_set)]
+        held = eff["id"].isin(self.validation_ids)
+        if held.any():
+            warn(f"{int(held.sum())} labeled id(s) are also in the validation file and are left out "
+                 f"of training (first: {eff['id'][held].iloc[0]!r})")
+            eff = eff[~held]
+        pos, found = self.positions_of(eff["id"].to_numpy())
+        if not found.all():
+            warn(f"{int((~found).sum())} labeled id(s) are no longer in the pool and are left out "
+                 f"(first: {eff['id'].iloc[int(np.flatnonzero(~found)[0])]!r})")
+        eff = eff[found]
+        return pos, eff["label"].to_numpy(dtype=object), eff.reset_index(drop=True), n_audit
+
+    # -- models --------------------------------------------------------------------
+    @cached_property
+    def latest_version(self) -> int | None:
+        return self.proj.latest_model_version()
+
+    @cached_property
+    def model(self) -> tuple[int, dict[str, Any], dict[str, Any]]:
+        """(version, bundle, manifest) of the latest model."""
+        v = self.latest_version
+        if v is None:
+            raise ProjectError("no model yet: run 'al retrain' first")
+        bundle, man = self.proj.load_model(v)
+        return v, bundle, man
+
+    @property
+    def round(self) -> int:
+        return self.latest_version or 0
+
+    # -- randomness ------------------------------------------------------------------
+    def stream(self, purpose: str, *keys: int) -> np.random.Generator:
+        return rng_mod.stream(self.cfg.random_state, purpose, *keys)

@@ -1,0 +1,65 @@
+"""``al status``: labels so far, the queue, the model, the last metrics, the next command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from al_cli.commands.labels_io import per_class
+from al_cli.commands.snapshot import Snapshot
+from al_cli.store import Project
+
+
+@dataclass
+class StatusResult:
+    project: str
+    n_labeled: int
+    labels_per_class: dict[str, int]
+    queue_size: int
+    model_version: int | None
+    last_metrics: dict[str, Any] | None
+    next_command: str
+    n_pool: int | None
+    annotators: dict[str, int]
+    torn_lines: int
+
+
+def status(proj: Project) -> StatusResult:
+    snap = Snapshot(proj)
+    cfg = snap.cfg
+    eff = snap.known_labels
+    q = snap.pending
+    version = snap.latest_version
+    hist = proj.read_history()
+    ev = hist[hist["event"] == "evaluate"]
+    last = None
+    if len(ev):
+        r = ev.iloc[-1]
+        last = {"model_version": int(r["model_version"]), "n_labeled": int(r["n_labeled"]),
+                "source": r["source"], "accuracy": float(r["accuracy"]), "macro_f1": float(r["macro_f1"])}
+    state = proj.read_pool_state() or {}
+    train = eff[~eff["id"].isin(snap.audit_set)]
+    p = f" -p {proj.root}" if Path.cwd().resolve() != proj.root.resolve() else ""
+    if len(eff) == 0 and len(q) == 0:
+        nxt = f"al seed{p} --size {cfg.batch_size}"
+    elif len(q):
+        nxt = f"al label{p}"
+    elif train["label"].nunique() < 2:
+        # a model needs two classes: more labels, found at random, before any retrain
+        nxt = f"al query{p} --strategy random --size {cfg.batch_size}"
+    elif version is None:
+        nxt = f"al retrain{p}"
+    else:
+        man = proj.load_manifest(version)
+        if man.get("n_labeled") != len(train):
+            nxt = f"al retrain{p}"
+        elif last is None or last["model_version"] != version:
+            nxt = f"al evaluate{p}"
+        else:
+            nxt = f"al query{p} --size {cfg.batch_size}"
+    log = snap.log
+    annot = log.frame[log.frame["status"] == "labeled"]["annotator"].value_counts()
+    return StatusResult(str(proj.root), len(eff), per_class(eff, cfg.labels), len(q), version, last,
+                        nxt, state.get("n_rows"), {str(k): int(v) for k, v in annot.items()},
+                        log.skipped_lines)

@@ -1,0 +1,62 @@
+"""The feature extractor registry: how each kind of column becomes numbers.
+
+Every column named in al.yaml is of one kind: ``text`` (``data.text_columns``),
+``numeric`` or ``categorical`` (``data.feature_columns``, typed from the pool). The
+``features:`` section of al.yaml names the extractor used for each kind (defaults:
+``tfidf``, ``standard``, ``onehot``). An :class:`ExtractorSpec` builds an unfitted
+scikit-learn transformer for the pool's row count; it is fitted on the whole pool
+(no labels) and cached under ``cache/``.
+
+No scikit-learn import here: builders import it when called.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from al_cli.registry import Registry, resolve
+
+KINDS = ("text", "numeric", "categorical")
+DEFAULTS = {"text": "tfidf", "numeric": "standard", "categorical": "onehot"}
+
+
+@dataclass(frozen=True)
+class ExtractorSpec:
+    name: str
+    kind: str                                     # one of KINDS
+    description: str
+    build: Callable[[int], Any] | str             # (n_pool_rows) -> unfitted transformer
+    sparse: bool = False                          # output may be sparse
+
+    def make(self, n_rows: int):
+        return resolve(self.build)(n_rows)
+
+
+_F = "al_cli.features.builtin:"
+
+
+def _builtins() -> dict[str, ExtractorSpec]:
+    items = [
+        ExtractorSpec("tfidf", "text", "TF-IDF of words and word pairs (sublinear tf)", _F + "tfidf",
+                      sparse=True),
+        ExtractorSpec("standard", "numeric", "median imputation, then standard scaling", _F + "standard"),
+        ExtractorSpec("onehot", "categorical", "one-hot, up to 50 categories per column", _F + "onehot",
+                      sparse=True),
+    ]
+    return {e.name: e for e in items}
+
+
+EXTRACTORS: Registry[ExtractorSpec] = Registry("feature extractor", "al_cli.features", ExtractorSpec,
+                                               _builtins)
+
+
+def names(kind: str | None = None) -> list[str]:
+    if kind is None:
+        return EXTRACTORS.names()
+    return [n for n in EXTRACTORS.names() if n not in EXTRACTORS.builtins()
+            or EXTRACTORS.builtins()[n].kind == kind]
+
+
+def get(name: str) -> ExtractorSpec:
+    return EXTRACTORS.get(name)

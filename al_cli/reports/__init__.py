@@ -1,0 +1,1 @@
+"""Reports: metrics, the simulation runner and its plots."""

@@ -1,0 +1,36 @@
+"""The pool as the project knows it: read with its ids, and checked against what was
+seen before (``pool.json``: row count and content hash of the rows known so far)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from al_cli import data as data_mod
+from al_cli.report import info, warn
+
+
+def read_pool(proj):
+    """(frame, ids) of the pool al.yaml names; warns when known rows changed."""
+    cfg = proj.config
+    path = proj.pool_path
+    df, ids = data_mod.read_pool(path, cfg.data.id_column, [*cfg.data.text_columns, *cfg.data.feature_columns])
+    check_known_rows(proj, df, path)
+    return df, ids
+
+
+def check_known_rows(proj, df, path: Path) -> None:
+    state = proj.read_pool_state()
+    if state is None:
+        proj.write_pool_state(len(df), data_mod.row_digest(df))
+        return
+    known = int(state["n_rows"])
+    digest_known = data_mod.row_digest(df, known)
+    if len(df) < known:
+        warn(f"{path}: the pool has {len(df)} rows, {known} were known before: rows were removed")
+    elif digest_known != state.get("digest"):
+        warn(f"{path}: rows known before were changed (content hash differs); labels given "
+             "for them may no longer fit the data")
+    elif len(df) > known:
+        info(f"{path}: {len(df) - known} new row(s) appended to the pool")
+    if len(df) != known or digest_known != state.get("digest"):
+        proj.write_pool_state(len(df), data_mod.row_digest(df))
