@@ -1,7 +1,9 @@
 """How the core tells the user something without knowing about terminals.
 
-Workflow code calls :func:`warn` / :func:`info`; the CLI installs a reporter that
-prints them to stderr. Tests can install a list collector.
+Core code calls :func:`warn` / :func:`info`; the CLI installs a reporter that prints
+them to stderr. Tests can install a list collector. Messages said while the CLI loads,
+before any reporter exists (a plugin whose name is taken, found when the registries
+list their parts for ``--help``), are kept and delivered to the first reporter set.
 """
 
 from __future__ import annotations
@@ -13,10 +15,30 @@ from typing import Callable, Iterator
 Reporter = Callable[[str, str], None]  # (level, message)
 
 _reporter: contextvars.ContextVar[Reporter | None] = contextvars.ContextVar("al_reporter", default=None)
+_EARLY: list[tuple[str, str]] = []  # said while loading, for the first reporter
+_HOLDING = False
+_EARLY_MAX = 100
+
+
+@contextlib.contextmanager
+def holding() -> Iterator[None]:
+    """Keep what is said without a reporter inside this block (the CLI's import) for the
+    first reporter set."""
+    global _HOLDING
+    _HOLDING = True
+    try:
+        yield
+    finally:
+        _HOLDING = False
 
 
 def set_reporter(fn: Reporter | None) -> None:
     _reporter.set(fn)
+    if fn is not None and _EARLY:
+        early = list(_EARLY)
+        _EARLY.clear()
+        for level, msg in early:
+            fn(level, msg)
 
 
 @contextlib.contextmanager
@@ -29,13 +51,17 @@ def collecting() -> Iterator[list[tuple[str, str]]]:
         _reporter.reset(token)
 
 
-def warn(msg: str) -> None:
+def _say(level: str, msg: str) -> None:
     fn = _reporter.get()
     if fn is not None:
-        fn("warning", msg)
+        fn(level, msg)
+    elif _HOLDING and len(_EARLY) < _EARLY_MAX and (level, msg) not in _EARLY:
+        _EARLY.append((level, msg))
+
+
+def warn(msg: str) -> None:
+    _say("warning", msg)
 
 
 def info(msg: str) -> None:
-    fn = _reporter.get()
-    if fn is not None:
-        fn("info", msg)
+    _say("info", msg)
