@@ -11,7 +11,7 @@ one-hot for tables, TF-IDF for text, fitted on the training part); the same
 initial 20 labels (al's random seed for repeat k); batches of 10; 20 rounds (fewer
 where the training part is smaller: wine); al's logistic regression
 (class_weight=balanced, C=1); accuracy and macro-F1 on the test part after every
-retrain. al's strategies run through ``al simulate`` itself (al_cli.reports.simulate.run: the
+retrain. al's strategies run through ``al simulate`` itself (al_cli.commands.simulate.run: the
 real commands in temporary projects). The peers run their own query code on the
 same matrices with the same estimator; while only one class is labeled, every
 method queries at random and predicts that class (al's rule, see simulate.py).
@@ -45,7 +45,7 @@ from al_cli import api as wf  # noqa: E402
 from al_cli import features as feat  # noqa: E402
 from al_cli import models  # noqa: E402
 from al_cli.features.cache import load_features  # noqa: E402
-from al_cli.reports import simulate as sim  # noqa: E402
+from al_cli.commands import simulate as sim  # noqa: E402
 from al_cli.reports.metrics import metrics  # noqa: E402
 from al_cli.strategies.spec import QuerySpec  # noqa: E402
 from al_cli.report import collecting  # noqa: E402

@@ -100,8 +100,9 @@ FORBIDDEN = {
                           "al_cli.store", "al_cli.api"),
     "al_cli.models": ("al_cli.commands", "al_cli.cli", "al_cli.annotation", "al_cli.reports", "al_cli.api"),
     "al_cli.features": ("al_cli.commands", "al_cli.cli", "al_cli.annotation", "al_cli.reports", "al_cli.api"),
-    "al_cli.commands": ("al_cli.cli", "al_cli.reports.simulate"),
-    "al_cli.annotation": ("al_cli.cli",),
+    "al_cli.commands": ("al_cli.cli", "al_cli.api"),
+    "al_cli.annotation": ("al_cli.cli", "al_cli.commands", "al_cli.api", "al_cli.reports"),
+    "al_cli.reports": ("al_cli.cli", "al_cli.commands", "al_cli.api", "al_cli.annotation"),
 }
 
 

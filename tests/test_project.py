@@ -10,7 +10,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from al_cli import api as wf
 from al_cli.errors import IntegrityError, ProjectError
 from al_cli.store import LABEL_COLUMNS, Project, atomic_write_text, effective_labels
 

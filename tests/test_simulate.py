@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from al_cli.reports import simulate as sim
+from al_cli.commands import simulate as sim
+from al_cli.reports import simulate_summary as summary
 from al_cli.strategies.spec import QuerySpec
 from al_cli.cli import app
 from al_cli.errors import AlError
@@ -118,9 +119,9 @@ def test_parallel_repeats_give_the_same_curves(iris_csv, iris_run):
 
 def test_summary_and_targets():
     curve = pd.DataFrame({"n_labeled": [10, 20, 30], "accuracy": [0.5, 0.9, 0.95]})
-    assert sim.labels_to_reach(curve, 0.9) == 20
-    assert sim.labels_to_reach(curve, 0.96) is None
-    assert sim.aulc([0.5, 0.9, 0.95]) == pytest.approx(0.7833333)
+    assert summary.labels_to_reach(curve, 0.9) == 20
+    assert summary.labels_to_reach(curve, 0.96) is None
+    assert summary.aulc([0.5, 0.9, 0.95]) == pytest.approx(0.7833333)
 
 
 @pytest.mark.parametrize("text, name, div, rf", [

@@ -8,175 +8,28 @@ ctrl-C and on SIGTERM/SIGHUP.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
-import select
-import signal
-import sys
-import termios
 import time
+from typing import Callable
 from rich.console import Console
 from rich.segment import Segment, SegmentLines
 from rich.table import Table
 from rich.text import Text
 
 from al_cli import console as con
-from al_cli.annotation.session import Action, ItemView, LabelSession, add_tag, drive, format_tag, next_step
+from al_cli.annotation.session import Action, ItemView, LabelSession, add_tag, drive, format_tag
+from al_cli.annotation.terminal import (  # noqa: F401 - keys are part of the UI's vocabulary
+    BACKSPACE,
+    CTRL_C,
+    ENTER,
+    SCROLL_DOWN,
+    SCROLL_UP,
+    Terminal,
+    Terminated,
+)
 from al_cli.store import Project
 
-CTRL_C = "\x03"
-ENTER = ("\r", "\n")
-BACKSPACE = ("\x7f", "\x08")
-SCROLL_DOWN = (" ", "down", "pgdn", "\x0e")
-SCROLL_UP = ("up", "pgup", "\x10")
-ESC_SEQ = {"[A": "up", "[B": "down", "[5~": "pgup", "[6~": "pgdn", "OA": "up", "OB": "down",
-           "[H": "home", "[F": "end", "[1~": "home", "[4~": "end", "[Z": "btab"}
-
-
-class Terminated(Exception):
-    """SIGTERM or SIGHUP arrived: quit like 'q', then exit with 128 + signal."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
-# --------------------------------------------------------------------------- terminal
-class Terminal:
-    """Raw single-key input on stdin, whole-screen output on stdout."""
-
-    def __init__(self) -> None:
-        self.fd_in = sys.stdin.fileno()
-        self.fd_out = sys.stdout.fileno()
-        self._saved: list | None = None
-        self._buf = ""
-        self._pending = b""
-        self.resized = False
-        self.terminated = 0
-        self.interrupted = False
-        self._old_handlers: dict[int, object] = {}
-
-    # -- lifetime --
-    def __enter__(self) -> "Terminal":
-        self._saved = termios.tcgetattr(self.fd_in)
-        mode = termios.tcgetattr(self.fd_in)
-        mode[0] &= ~(termios.IXON | termios.ICRNL)                                   # iflag
-        mode[3] &= ~(termios.ICANON | termios.ECHO | termios.ISIG | termios.IEXTEN)  # lflag
-        mode[6][termios.VMIN] = 1
-        mode[6][termios.VTIME] = 0
-        for sig, handler in ((signal.SIGTERM, self._on_term), (signal.SIGHUP, self._on_term),
-                             (signal.SIGINT, self._on_int), (signal.SIGWINCH, self._on_winch)):
-            self._old_handlers[sig] = signal.signal(sig, handler)
-        termios.tcsetattr(self.fd_in, termios.TCSADRAIN, mode)
-        self.write("\x1b[?1049h\x1b[?25l")  # alternate screen, hide cursor
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.restore()
-
-    def restore(self) -> None:
-        if self._saved is None:
-            return
-        with contextlib.suppress(OSError):
-            self.write("\x1b[0m\x1b[?25h\x1b[?1049l")
-        with contextlib.suppress(termios.error, OSError):
-            termios.tcsetattr(self.fd_in, termios.TCSADRAIN, self._saved)
-        self._saved = None
-        for sig, handler in self._old_handlers.items():
-            with contextlib.suppress(Exception):
-                signal.signal(sig, handler)
-        self._old_handlers.clear()
-
-    # Signals only set a flag, read between keys: an append in progress always finishes.
-    def _on_term(self, signum, frame) -> None:  # noqa: ARG002
-        self.terminated = signum
-
-    def _on_int(self, signum, frame) -> None:  # noqa: ARG002
-        self.interrupted = True
-
-    def _on_winch(self, signum, frame) -> None:  # noqa: ARG002
-        self.resized = True
-
-    # -- output --
-    def write(self, s: str) -> None:
-        data = s.encode("utf-8", errors="replace")
-        while data:
-            n = os.write(self.fd_out, data)
-            data = data[n:]
-
-    def size(self) -> tuple[int, int]:
-        try:
-            sz = os.get_terminal_size(self.fd_out)
-            return max(sz.columns, 20), max(sz.lines, 8)
-        except OSError:
-            return 80, 24
-
-    # -- input --
-    def _fill(self, timeout: float | None) -> bool:
-        r, _, _ = select.select([self.fd_in], [], [], timeout)
-        if not r:
-            return False
-        data = os.read(self.fd_in, 1024)
-        if not data:
-            raise EOFError
-        data = self._pending + data
-        try:
-            self._buf += data.decode("utf-8")
-            self._pending = b""
-        except UnicodeDecodeError as exc:
-            if exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
-                self._buf += data[: exc.start].decode("utf-8")
-                self._pending = data[exc.start:]
-            else:
-                self._buf += data.decode("utf-8", errors="replace")
-                self._pending = b""
-        return True
-
-    def discard_input(self) -> None:
-        """Forget keys typed before the current item was drawn (a double press or a key
-        bounce must not answer an item the annotator has not seen)."""
-        with contextlib.suppress(termios.error, OSError):
-            termios.tcflush(self.fd_in, termios.TCIFLUSH)
-        self._buf = ""
-        self._pending = b""
-
-    def read_key(self) -> str:
-        """One key: a character, or a name for an escape sequence ("up", "esc", ...)."""
-        while not self._buf:
-            if self.terminated:
-                raise Terminated(self.terminated)
-            if self.interrupted:
-                self.interrupted = False
-                return CTRL_C
-            if self.resized:
-                self.resized = False
-                return "resize"
-            self._fill(0.25)
-        if self._buf[0] == "\x1b":
-            if len(self._buf) == 1:
-                self._fill(0.03)  # a lone ESC, or the start of a sequence still in flight
-            if len(self._buf) == 1:
-                self._buf = ""
-                return "esc"
-            for seq, name in ESC_SEQ.items():
-                if self._buf[1:].startswith(seq):
-                    self._buf = self._buf[1 + len(seq):]
-                    return name
-            # an unknown sequence: drop ESC and its parameter bytes
-            i = 1
-            if i < len(self._buf) and self._buf[i] in "[O":
-                i += 1
-                while i < len(self._buf) and not ("@" <= self._buf[i] <= "~"):
-                    i += 1
-                i += 1
-            self._buf = self._buf[i:]
-            return "unknown"
-        key, self._buf = self._buf[0], self._buf[1:]
-        return key
-
-
-# --------------------------------------------------------------------------- screen
 class Screen:
     """Builds each frame as one string; the item body is rendered once per item and width."""
 
@@ -444,8 +297,11 @@ class UI:
         self.message = "note kept; it is saved with your answer to this item"
 
 
-def run(proj: Project, annotator: str | None = None) -> None:
-    """Label the current batch of ``proj`` in this terminal."""
+def run(proj: Project, annotator: str | None = None,
+        next_step: Callable[[], str] | None = None) -> None:
+    """Label the current batch of ``proj`` in this terminal. ``next_step()`` says which
+    command to run after labeling (the CLI passes what 'al status' would say)."""
+    next_step = _safe_hint(next_step, proj)
     from al_cli.settings import default_annotator
 
     session = LabelSession(proj, annotator or default_annotator())
@@ -458,11 +314,11 @@ def run(proj: Project, annotator: str | None = None) -> None:
         con.message("warning", f"{len(session.missing_ids)} queued id(s) are not in the pool and are "
                                f"left out (first: {session.missing_ids[0]})")
     if session.batch_size == 0:
-        con.line(f"nothing to label: no batch in queue.csv. next: {next_step(proj)}")
+        con.line(f"nothing to label: no batch in queue.csv. next: {next_step()}")
         return
     first = session.next_item()
     if first is None:
-        _finish_message(proj, session, p, quit_=False, started=False)
+        _finish_message(proj, session, p, quit_=False, started=False, next_step=next_step)
         return
     term = Terminal()
     outcome = "quit"
@@ -484,12 +340,25 @@ def run(proj: Project, annotator: str | None = None) -> None:
     finally:
         term.restore()
         session.close()
-    _finish_message(proj, session, p, quit_=outcome != "done", started=True)
+    _finish_message(proj, session, p, quit_=outcome != "done", started=True, next_step=next_step)
     if signum:
         raise SystemExit(128 + signum)
 
 
-def _finish_message(proj: Project, s: LabelSession, p: str, *, quit_: bool, started: bool) -> None:
+def _safe_hint(fn: Callable[[], str] | None, proj: Project) -> Callable[[], str]:
+    def hint() -> str:
+        try:
+            if fn is not None:
+                return fn()
+        except Exception:  # noqa: BLE001 - the hint must never fail the labeler
+            pass
+        return f"al retrain -p {proj.root}"
+
+    return hint
+
+
+def _finish_message(proj: Project, s: LabelSession, p: str, *, quit_: bool, started: bool,
+                    next_step: Callable[[], str]) -> None:
     c = s.counts
     if started:
         rate = f", {s.rate:.1f} labels/min" if s.rate is not None else ""
@@ -501,8 +370,8 @@ def _finish_message(proj: Project, s: LabelSession, p: str, *, quit_: bool, star
         con.line(f"stopped with {left} item(s) left for {s.annotator}; run 'al label{p}' to resume")
     elif left == 0 and others:
         con.line(f"nothing left for {s.annotator}: {others} item(s) of the batch are being labeled by "
-                 f"others (claims expire after {s.claim_ttl / 60:g} min). next: {next_step(proj)}")
+                 f"others (claims expire after {s.claim_ttl / 60:g} min). next: {next_step()}")
     elif not started:
-        con.line(f"nothing to label: the batch is answered. next: {next_step(proj)}")
+        con.line(f"nothing to label: the batch is answered. next: {next_step()}")
     else:
-        con.line(f"the batch is answered. next: {next_step(proj)}")
+        con.line(f"the batch is answered. next: {next_step()}")

@@ -462,13 +462,3 @@ def drive(session: LabelSession, ask: Callable[[LabelSession, ItemView], Action]
                 raise ValueError(f"unknown action {act.kind!r}")
     finally:
         session.close()
-
-
-def next_step(proj: Project) -> str:
-    """The command to run after labeling (what ``al status`` would say)."""
-    from al_cli.commands.status import status
-
-    try:
-        return status(proj).next_command
-    except Exception:  # noqa: BLE001 - the hint must never fail the labeler
-        return f"al retrain -p {proj.root}"

@@ -161,11 +161,7 @@ def label(
                       "or 'al label --export FILE' for an outside annotator")
     from al_cli.annotation import labeler
 
-    labeler.run(proj, annotator=annotator)
-
-
-def counts(d: dict[str, int]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in d.items())
+    labeler.run(proj, annotator=annotator, next_step=lambda: api.status(proj).next_command)
 
 
 # ----------------------------------------------------------------------------- retrain

@@ -1,4 +1,4 @@
-"""``al simulate``: replay the loop on labeled data (see al_cli.reports.simulate)."""
+"""``al simulate``: replay the loop on labeled data (see al_cli.commands.simulate)."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def simulate(
     json_out: bool = JsonOpt,
 ) -> None:
     """Replay the loop on labeled data: learning curves of strategies vs random, through the real commands."""
-    from al_cli.reports import simulate as sim
+    from al_cli.commands import simulate as sim
 
     sd = sim.load_data(data, label_column=label_column, id_column=id_column, text_columns=split(text_column),
                        feature_columns=split([feature_columns]) if feature_columns is not None else None,

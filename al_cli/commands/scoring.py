@@ -32,13 +32,13 @@ def quantise(values: np.ndarray) -> np.ndarray:
 
 
 def state_key(snap: Snapshot) -> str:
-    """What the scores of this project state depend on (model, labels, settings)."""
+    """What the scores of this project state depend on (model, labels, settings, pool rows)."""
     pos, y, _, _ = snap.training
     body = {"model_version": snap.latest_version, "n_labeled": len(snap.labels),
             "random_state": snap.cfg.random_state, "committee_size": snap.cfg.strategy.committee_size,
             "model": [snap.cfg.model.name, snap.cfg.model.class_weight, snap.cfg.model.params],
             "training": hashlib.sha256("\n".join(f"{p}\t{lab}" for p, lab in zip(pos, y)).encode()).hexdigest(),
-            "n_rows": snap.features.n_rows}
+            "n_rows": snap.features.n_rows, "pool": snap.features.key}
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
@@ -114,7 +114,7 @@ def cached_scores(snap: Snapshot, name: str, available: np.ndarray) -> np.ndarra
             info(f"scores.csv is from model {sc['model_version'].iloc[0]}, the latest is "
                  f"{snap.latest_version}; scoring now")
         else:
-            info("scores.csv is from another project state (labels or settings changed); scoring now")
+            info("scores.csv is from another project state (labels, settings or pool rows changed); scoring now")
         return None
     if name not in sc.columns:
         return None

@@ -18,7 +18,7 @@ This module imports no numpy: the CLI lists names and help from it at start-up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from al_cli.errors import ConfigError

@@ -24,21 +24,28 @@ import re
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
 
-from al_cli import api
 from al_cli import config as config_mod
 from al_cli import data as data_mod
+from al_cli.commands.evaluate import evaluate
+from al_cli.commands.init import init as init_project
+from al_cli.commands.labels_io import label_import
+from al_cli.commands.query import query
+from al_cli.commands.retrain import retrain
+from al_cli.commands.score import score
+from al_cli.commands.seed import seed
+from al_cli.commands.snapshot import Snapshot
 from al_cli.errors import ConfigError, DataError
 from al_cli.models.registry import MODELS
 from al_cli.report import collecting, warn
 from al_cli.reports.metrics import metrics
-from al_cli.reports.simulate_summary import SimResult, aulc, labels_to_reach, summarise, write_outputs  # noqa: F401
+from al_cli.reports.simulate_summary import SimResult, summarise, write_outputs
 from al_cli.store import Project, atomic_write_csv
 from al_cli.strategies.registry import SEED_STRATEGIES
 from al_cli.strategies.spec import QuerySpec
@@ -209,7 +216,7 @@ def make_project(folder: Path, data: SimData, files: dict[str, Path], *, model: 
                  random_state: int, spec: QuerySpec | None = None, batch: int = 10) -> Project:
     """``al init`` on the split files, then the strategy and model set in al.yaml."""
     labels = data.labels
-    api.init(folder, files["pool"], id_column=data.id_column, text_columns=data.text_columns,
+    init_project(folder, files["pool"], id_column=data.id_column, text_columns=data.text_columns,
             feature_columns=data.feature_columns, labels=labels, validation=files["validation"],
             label_column=data.label_column, model=model,
             strategy=spec.base if spec else config_mod.StrategyConfig().name, batch_size=batch,
@@ -234,7 +241,7 @@ def _fallback_point(proj: Project, data: SimData) -> Point:
     """Fewer than two classes labeled: no model can be fitted (``al retrain`` refuses);
     the only possible prediction is the one class seen, scored like ``evaluate`` would."""
     cfg = proj.config
-    eff = api.effective_labels(proj)
+    eff = Snapshot(proj).labels
     seen = eff["label"].iloc[0]
     vdf = pd.read_csv(proj.resolve(cfg.validation.path), usecols=[data.label_column])
     y_true = data_mod.label_strings(vdf[data.label_column]).to_numpy(dtype=object)
@@ -244,12 +251,12 @@ def _fallback_point(proj: Project, data: SimData) -> Point:
 
 
 def _measure(proj: Project, data: SimData) -> Point:
-    eff = api.effective_labels(proj)
+    eff = Snapshot(proj).labels
     n_classes = int(eff["label"].nunique())
     if n_classes < 2:
         return _fallback_point(proj, data)
-    api.retrain(proj)
-    ev = api.evaluate(proj)
+    retrain(proj)
+    ev = evaluate(proj)
     return Point(ev.n_labeled, ev.accuracy, ev.macro_f1, n_classes)
 
 
@@ -258,20 +265,20 @@ def run_curve(proj: Project, data: SimData, answers: Path, protocol: Protocol,
     """The loop on one project: seed, then ``rounds`` query rounds. Returns the
     R + 1 points and the initial ids. While only one class is labeled (rare
     classes), rounds query at random: the advice ``al retrain`` gives a user then."""
-    api.seed(proj, size=protocol.initial, strategy=protocol.seed_strategy, force=True)
-    api.label_import(proj, answers, queued_only=True, annotator="oracle")
-    initial_ids = api.effective_labels(proj)["id"].tolist()
+    seed(proj, size=protocol.initial, strategy=protocol.seed_strategy, force=True)
+    label_import(proj, answers, queued_only=True, annotator="oracle")
+    initial_ids = Snapshot(proj).labels["id"].tolist()
     points = [_measure(proj, data)]
     if on_point:
         on_point()
     for _ in range(protocol.rounds):
         if points[-1].n_classes_labeled >= 2:
             if proj.config.strategy.name != "random":  # random needs no scores
-                api.score(proj)
-            api.query(proj, size=protocol.batch)
+                score(proj)
+            query(proj, size=protocol.batch)
         else:
-            api.query(proj, size=protocol.batch, strategy="random")
-        api.label_import(proj, answers, queued_only=True, annotator="oracle")
+            query(proj, size=protocol.batch, strategy="random")
+        label_import(proj, answers, queued_only=True, annotator="oracle")
         points.append(_measure(proj, data))
         if on_point:
             on_point()
@@ -280,7 +287,7 @@ def run_curve(proj: Project, data: SimData, answers: Path, protocol: Protocol,
 
 def full_data_point(proj: Project, data: SimData, answers: Path) -> Point:
     """The same model trained on every row of the training part."""
-    api.label_import(proj, answers, queued_only=False, annotator="oracle")
+    label_import(proj, answers, queued_only=False, annotator="oracle")
     return _measure(proj, data)
 
 
@@ -313,7 +320,7 @@ def _task(data: SimData, repeat: int, spec: QuerySpec | None, protocol: Protocol
             points, initial = [full_data_point(proj, data, files["answers"])], []
         else:
             points, initial = run_curve(proj, data, files["answers"], protocol, on_point)
-        labeled = api.effective_labels(proj)["id"].tolist()
+        labeled = Snapshot(proj).labels["id"].tolist()
     if not keep:
         shutil.rmtree(folder, ignore_errors=True)
     test_ids = data_mod.normalise_ids(test[data.id_column]).tolist()
