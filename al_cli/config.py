@@ -200,8 +200,7 @@ def validate(cfg: Config, where: str = "al.yaml") -> None:
             f"must be an integer from 0 to {MAX_RANDOM_STATE}")
     for kind in ("text", "numeric", "categorical"):
         name = getattr(cfg.features, kind)
-        ok = isinstance(name, str) and name in EXTRACTORS and (
-            name not in EXTRACTORS.builtins() or EXTRACTORS.builtins()[name].kind == kind)
+        ok = isinstance(name, str) and name in EXTRACTORS and EXTRACTORS.get(name).kind == kind
         _expect(ok, where, f"features.{kind}",
                 f"must name a {kind} feature extractor (got {name!r}; al's own: "
                 f"{', '.join(n for n, e in EXTRACTORS.builtins().items() if e.kind == kind)})")

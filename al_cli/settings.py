@@ -53,5 +53,5 @@ def default_annotator() -> str:
 
 
 def debug() -> bool:
-    """``AL_DEBUG``: show tracebacks of unexpected errors."""
-    return bool(os.environ.get("AL_DEBUG"))
+    """``AL_DEBUG``: show tracebacks of unexpected errors (any value but empty, 0, false, no)."""
+    return os.environ.get("AL_DEBUG", "").strip().lower() not in ("", "0", "false", "no", "off")

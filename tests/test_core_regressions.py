@@ -166,3 +166,35 @@ def test_each_command_reads_each_part_of_the_project_once(cli, project, tmp_path
         assert max(counts.values(), default=0) <= 1, (args[0], counts)
         if args[0] in ("query", "status"):
             assert counts.get("labels.csv") == 1 and counts.get("queue.csv") == 1, counts
+
+
+def test_query_takes_a_whole_spec_and_options_override_it(cli, project, tmp_path):
+    assert cli("seed", "-p", project, "--size", "12").code == 0
+    assert cli("label", "-p", project, "--import", tmp_path / "answers.csv", "--queued-only").code == 0
+    assert cli("retrain", "-p", project).code == 0
+    r = cli("query", "-p", project, "--strategy", "entropy+kcenter+rf0.25", "--json")
+    assert r.code == 0 and r.json()["strategy"] == "entropy+kcenter+rf0.25", r.stderr
+    r = cli("query", "-p", project, "--strategy", "entropy+kcenter", "--random-fraction", "0", "--json")
+    assert r.code == 0 and r.json()["strategy"] == "entropy+kcenter+rf0", r.stderr
+    r = cli("query", "-p", project, "--strategy", "entropy+sideways")
+    assert r.code == 2 and "unknown modifier" in r.stderr
+
+
+def test_history_counts_are_integers(cli, project, tmp_path):
+    assert cli("seed", "-p", project, "--size", "12").code == 0
+    assert cli("label", "-p", project, "--import", tmp_path / "answers.csv", "--queued-only").code == 0
+    for _ in range(2):
+        assert cli("retrain", "-p", project).code == 0
+        assert cli("evaluate", "-p", project).code == 0
+    hist = pd.read_csv(project / "history.csv", dtype=str, keep_default_na=False)
+    for col in ("model_version", "round", "n_labeled", "n_eval"):
+        assert all(v == "" or v.isdigit() for v in hist[col]), (col, hist[col].tolist())
+    assert set(hist["n_eval"]) == {"", "60"}
+
+
+@pytest.mark.parametrize("value, on", [("", False), ("0", False), ("false", False), ("1", True), ("yes", True)])
+def test_al_debug_values(monkeypatch, value, on):
+    from al_cli import settings
+
+    monkeypatch.setenv("AL_DEBUG", value)
+    assert settings.debug() is on

@@ -79,6 +79,21 @@ def choice(values: Callable[[], list[str]] | tuple[str, ...]) -> Callable[[Any],
     return check
 
 
+def spec_choice(value: Any) -> Any:
+    """Option callback for a strategy spec ('margin', 'entropy+kcenter+rf0'): a bad one is
+    a usage error (exit code 2)."""
+    if value is None:
+        return value
+    from al_cli.errors import AlError
+    from al_cli.strategies.spec import QuerySpec
+
+    try:
+        QuerySpec.parse(value)
+    except AlError as exc:
+        raise typer.BadParameter(exc.message) from None
+    return value
+
+
 def between(lo: float, hi: float, hi_open: bool = False) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         if value is not None and not (lo <= value and (value < hi if hi_open else value <= hi)):
@@ -157,4 +172,4 @@ def model_names() -> list[str]:
 
 
 __all__ = ["app", "ProjectOpt", "JsonOpt", "split", "choice", "between", "handle", "open_project",
-           "counts", "names_help", "strategy_names", "model_names"]
+           "counts", "names_help", "strategy_names", "model_names", "spec_choice"]

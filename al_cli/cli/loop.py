@@ -24,6 +24,7 @@ from al_cli.cli.common import (
     model_names,
     names_help,
     open_project,
+    spec_choice,
     split,
     strategy_names,
 )
@@ -244,7 +245,7 @@ def score(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> Non
 def query(
     project: Optional[Path] = ProjectOpt,
     size: Optional[int] = typer.Option(None, "--size", "-n", min=1, help="Batch size (default: batch_size in al.yaml)."),
-    strategy: Optional[str] = typer.Option(None, "--strategy", callback=choice(strategy_names), help=names_help(strategy_names())),
+    strategy: Optional[str] = typer.Option(None, "--strategy", callback=spec_choice, help="A base score (" + names_help(strategy_names()) + "), or a whole spec such as margin+kcenter+rf0.2 (see docs/contract.md); the options below override it."),
     diversity: Optional[str] = typer.Option(None, "--diversity", callback=choice(DIVERSITY), help="none | kmeans | kcenter"),
     density: Optional[float] = typer.Option(None, "--density", min=0.0, help="Weight informativeness by representativeness^W (0 = off)."),
     random_fraction: Optional[float] = typer.Option(None, "--random-fraction", callback=between(0, 1, hi_open=True), help="Share of the batch drawn at random (default 0.1)."),

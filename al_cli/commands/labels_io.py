@@ -97,7 +97,7 @@ def label_import(proj: Project, file: Path, *, annotator: str | None = None,
                      "round": rnd, "seconds": "", "note": note, "status": "labeled"})
     n = proj.append_labels(rows)
     snap.add_label_rows(rows)
-    eff = snap.labels
+    eff = snap.known_labels
     return ImportResult(str(file), n, int((~keep).sum()), annotator, len(eff),
                         per_class(eff, cfg.labels), len(snap.pending))
 

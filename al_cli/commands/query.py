@@ -25,9 +25,11 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
           cost: str | None = None) -> BatchResult:
     snap = Snapshot(proj)
     cfg = snap.cfg
-    spec = QuerySpec.from_config(cfg.strategy).with_options(
-        base=strategy, diversity=diversity, density=density, random_fraction=random_fraction,
-        cost_column=cost_column, cost=cost)
+    spec = QuerySpec.from_config(cfg.strategy)
+    if strategy is not None:  # a base name, or a whole spec: 'margin+kcenter+rf0.2'
+        spec = QuerySpec.parse(strategy, start=spec)
+    spec = spec.with_options(diversity=diversity, density=density, random_fraction=random_fraction,
+                             cost_column=cost_column, cost=cost)
     n = size if size is not None else cfg.batch_size
     if n < 1:
         raise DataError("--size must be >= 1")

@@ -14,16 +14,19 @@ import json
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from al_cli.commands.modeling import model_matrix, predict_proba_chunked
 from al_cli.commands.snapshot import Snapshot
 from al_cli.models.fitting import factory, prepare_X, spec_of
+from al_cli.errors import ConfigError
 from al_cli.report import info
 from al_cli.strategies.base import check_scores
 from al_cli.strategies.committee import fit_committee
 from al_cli.strategies.registry import STRATEGIES, UNCERTAINTY_COLUMNS, ScoreContext
 
 DECIMALS = 6
+DENSE_LIMIT = 2_000  # columns up to which sparse features are densified for a dense-only score
 SCORES_MANIFEST = "scores.json"
 
 
@@ -92,6 +95,11 @@ class PoolScorer:
             spec.check_model(bundle["model_name"], mspec.family, len(bundle["classes"]))
             Xr = prepare_X(bundle["model_name"], self.X[self.rows]) if {"committee", "features"} & set(spec.needs) \
                 else None
+            if Xr is not None and not spec.sparse and sp.issparse(Xr):
+                if Xr.shape[1] > DENSE_LIMIT:
+                    raise ConfigError(f"strategy {name!r} needs dense features, but there are "
+                                      f"{Xr.shape[1]} (text?); choose another strategy")
+                Xr = Xr.toarray()
             ctx = ScoreContext(proba=self.proba, classes=list(bundle["classes"]), X=Xr, rng=rng,
                                model_name=bundle["model_name"], estimator=bundle["estimator"],
                                committee=self.committee if "committee" in spec.needs else None,

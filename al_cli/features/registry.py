@@ -27,7 +27,6 @@ class ExtractorSpec:
     kind: str                                     # one of KINDS
     description: str
     build: Callable[[int], Any] | str             # (n_pool_rows) -> unfitted transformer
-    sparse: bool = False                          # output may be sparse
 
     def make(self, n_rows: int):
         return resolve(self.build)(n_rows)
@@ -38,11 +37,9 @@ _F = "al_cli.features.builtin:"
 
 def _builtins() -> dict[str, ExtractorSpec]:
     items = [
-        ExtractorSpec("tfidf", "text", "TF-IDF of words and word pairs (sublinear tf)", _F + "tfidf",
-                      sparse=True),
+        ExtractorSpec("tfidf", "text", "TF-IDF of words and word pairs (sublinear tf)", _F + "tfidf"),
         ExtractorSpec("standard", "numeric", "median imputation, then standard scaling", _F + "standard"),
-        ExtractorSpec("onehot", "categorical", "one-hot, up to 50 categories per column", _F + "onehot",
-                      sparse=True),
+        ExtractorSpec("onehot", "categorical", "one-hot, up to 50 categories per column", _F + "onehot"),
     ]
     return {e.name: e for e in items}
 

@@ -174,6 +174,8 @@ class Project:
             row = {"time": now_iso(), **row}
             new = pd.DataFrame([{c: row.get(c, "") for c in HISTORY_COLUMNS}])
             hist = new if hist.empty else pd.concat([hist, new], ignore_index=True)
+            for c in ("model_version", "round", "n_labeled", "n_eval"):  # 69, not 69.0
+                hist[c] = pd.to_numeric(hist[c], errors="coerce").round().astype("Int64")
             atomic_write_csv(self.history_path, hist[HISTORY_COLUMNS])
 
     # pool state ------------------------------------------------------------

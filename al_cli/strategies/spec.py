@@ -79,11 +79,14 @@ class QuerySpec:
         return self.format()
 
     @classmethod
-    def parse(cls, text: str, where: str = "--strategy") -> "QuerySpec":
-        """``entropy``, ``margin+kcenter``, ``entropy+rf0``, ``qbc_kl+kmeans+density0.5+rf0.2``."""
+    def parse(cls, text: str, where: str = "--strategy", start: "QuerySpec | None" = None) -> "QuerySpec":
+        """``entropy``, ``margin+kcenter``, ``entropy+rf0``, ``qbc_kl+kmeans+density0.5+rf0.2``.
+
+        Modifiers left out take ``start``'s settings (``al query``: al.yaml's), else a new
+        project's defaults."""
         raw = str(text).strip()
         parts = [p.strip() for p in raw.split("+")]
-        spec = cls(base=parts[0])
+        spec = replace(start, base=parts[0]) if start is not None else cls(base=parts[0])
         if spec.base not in STRATEGIES:
             raise ConfigError(f"{where}: unknown strategy {spec.base!r} (choose from "
                               f"{', '.join(STRATEGIES.names())}, with optional +kmeans, +kcenter, "
