@@ -58,7 +58,7 @@ def test_labels_with_commas_quotes_and_newlines_round_trip(tmp_path):
     p = Project(tmp_path)
     p.append_labels([_row(1, label="a, b", note='he said "no"\nthen left')])
     got = p.read_label_log().frame.iloc[0]
-    assert got["label"] == "a, b" and got["note"] == 'he said "no" then left'
+    assert got["label"] == "a, b" and got["note"] == 'he said "no"\nthen left'
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

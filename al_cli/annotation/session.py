@@ -41,7 +41,7 @@ from al_cli.annotation.views import (  # noqa: F401 - re-exported for the UI and
     note_tags,
 )
 from al_cli.errors import DataError
-from al_cli.store import LABEL_COLUMNS, STATUSES, Project, now_iso
+from al_cli.store import LABEL_COLUMNS, STATUSES, Project, labellog, now_iso
 
 CLAIMS_NAME = "claims.csv"
 CLAIM_COLUMNS = ["id", "annotator", "time", "action"]
@@ -85,20 +85,23 @@ class _Tail:
             fh.seek(self.offset)
             data = fh.read(size - self.offset)
         self.offset += len(data)
-        data = self.partial + data
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            self.partial = data
+        data = self.partial + data  # starts at a record boundary
+        end = labellog.complete_length(data)
+        self.partial = data[end:]
+        if not end:
             return []
-        self.partial = data[cut + 1:]
         out = []
-        for line in data[:cut].decode("utf-8", errors="replace").split("\n"):
-            if not line.strip():
-                continue
+        labellog.raise_field_limit()
+        reader = csv.reader(io.StringIO(data[:end].decode("utf-8", errors="replace"), newline=""))
+        while True:
             try:
-                out.append(next(csv.reader([line])))
-            except (csv.Error, StopIteration):
+                rec = next(reader)
+            except StopIteration:
+                break
+            except csv.Error:
                 continue
+            if rec and rec != [""]:
+                out.append(rec)
         return out
 
     @property

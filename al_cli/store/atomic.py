@@ -54,8 +54,26 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_csv(path: Path, df) -> None:
-    """A DataFrame as CSV (no index, '\\n' line ends)."""
-    atomic_write_text(path, df.to_csv(index=False, lineterminator="\n"))
+    """A DataFrame as CSV (no index, '\\n' line ends); any text survives a read back."""
+    atomic_write_text(path, csv_text(df))
+
+
+def csv_text(df) -> str:
+    """``df.to_csv`` that also quotes a lone carriage return (the csv module quotes only
+    the line terminator and the delimiter, and every CSV reader splits on '\\r')."""
+    import csv
+
+    import pandas as pd
+
+    quoting = csv.QUOTE_MINIMAL
+    for c in df.columns:
+        col = df[c]
+        if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+            continue
+        if col.astype(str).str.contains("\r", regex=False).any():
+            quoting = csv.QUOTE_NONNUMERIC
+            break
+    return df.to_csv(index=False, lineterminator="\n", quoting=quoting)
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:

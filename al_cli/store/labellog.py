@@ -3,15 +3,20 @@
 Columns ``id,label,annotator,time,round,seconds,note,status``; ``status`` is ``labeled``
 (an answer), ``skipped`` (seen, not answered) or ``retracted`` (an undo of that
 annotator's previous answer for the id). Corrections are new rows: the log is never
-rewritten. Each append is flushed and fsynced before it returns; a torn last line (a
-power cut mid-append) is counted and ignored on read, never fatal.
+rewritten. Fields keep any content (newlines, carriage returns, quotes, very long
+notes) through standard CSV quoting. Each append is one write, cut back if it fails,
+and fsynced before it returns; a torn last record (a power cut mid-append) is counted
+and ignored on read, never fatal, and never swallows the records appended after it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import io
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -36,53 +41,126 @@ class LabelLog:
 
 
 def _cell(v: Any) -> str:
+    """A field as written: seconds with 3 decimals, everything else as is (newlines,
+    carriage returns, quotes and commas included: CSV quoting keeps them)."""
     if v is None:
         return ""
     if isinstance(v, float):
         if v != v:  # NaN
             return ""
         return f"{v:.3f}"
-    return str(v).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    return str(v)
 
 
 def encode_rows(rows: Iterable[dict[str, Any]]) -> bytes:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    minimal = csv.writer(buf, lineterminator="\n")
+    quote_all = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)
     for r in rows:
         status = r.get("status", "labeled")
         if status not in STATUSES:
             raise ValueError(f"bad status {status!r}")
-        writer.writerow([_cell(r.get(c, "")) if c != "status" else status for c in LABEL_COLUMNS])
+        rec = [_cell(r.get(c, "")) if c != "status" else status for c in LABEL_COLUMNS]
+        # the csv module quotes '\n' but not a lone '\r', which its reader splits on
+        (quote_all if any("\r" in f for f in rec) else minimal).writerow(rec)
     return buf.getvalue().encode("utf-8")
 
 
+def complete_length(raw: bytes) -> int:
+    """Bytes of ``raw`` that hold complete records: up to the last newline outside quotes.
+
+    A power cut can tear the last append anywhere, also inside a quoted field; what
+    follows the last record boundary is the torn part. (UTF-8 never uses the bytes of
+    '"' or newline inside a multi-byte character, so counting bytes is safe.)"""
+    if not raw:
+        return 0
+    import numpy as np
+
+    b = np.frombuffer(raw, dtype=np.uint8)
+    newlines = np.flatnonzero(b == 10)
+    if not len(newlines):
+        return 0
+    quotes_before = np.cumsum(b == 34)[newlines]
+    ends = newlines[(quotes_before % 2) == 0]
+    return int(ends[-1]) + 1 if len(ends) else 0
+
+
+# path -> (inode, size) of a log this process left with a complete last record: the next
+# append need not read the file again (the labeler appends once per answer).
+_CLEAN: dict[str, tuple[int, int]] = {}
+
+
+def _repair_prefix(fd: int, path: Path, size: int, ino: int) -> bytes:
+    """What to write before new records so that a torn last record ends (and is skipped
+    on read) instead of swallowing them: a closing quote if it stopped inside a quoted
+    field, then a newline."""
+    if size == 0 or _CLEAN.get(str(path)) == (ino, size):
+        return b""
+    raw = os.pread(fd, size, 0)
+    end = complete_length(raw)
+    if end == size:
+        return b""
+    return (b'"' if raw[end:].count(b'"') % 2 else b"") + b"\n"
+
+
 def append(path: Path, rows: list[dict[str, Any]]) -> int:
-    """Append ``rows``; the caller holds the project lock. Fsynced on return."""
+    """Append ``rows``; the caller holds the project lock. All or nothing: the records go
+    in one write, and a failed write (a full disk) is cut back to the old size. Fsynced
+    on return."""
     if not rows:
         return 0
     data = encode_rows(rows)
     header = (",".join(LABEL_COLUMNS) + "\n").encode()
-    exists = path.exists() and path.stat().st_size > 0
-    if exists and path.stat().st_size < len(header) and header.startswith(path.read_bytes()):
-        # a power cut tore the very first write inside the header: no answer was saved
-        # yet, so start the log again rather than leave it unreadable
-        path.unlink()
-        exists = False
-    with open(path, "ab") as fh:
-        if not exists:
-            fh.write(header)
-        else:
-            # A torn last line (power cut) gets its own line so it is skipped on read.
-            with open(path, "rb") as rf:
-                rf.seek(-1, os.SEEK_END)
-                if rf.read(1) != b"\n":
-                    fh.write(b"\n")
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    if not exists:
+    fd = open_no_follow(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
+    try:
+        st = os.fstat(fd)
+        size = st.st_size
+        if 0 < size < len(header) and header.startswith(os.pread(fd, size, 0)):
+            # a power cut tore the very first write inside the header: no answer was
+            # saved yet, so start the log again rather than leave it unreadable
+            os.ftruncate(fd, 0)
+            size = 0
+        payload = (header if size == 0 else _repair_prefix(fd, path, size, st.st_ino)) + data
+        try:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)  # nothing of this append stays
+                os.fsync(fd)
+            _CLEAN.pop(str(path), None)
+            raise
+        _CLEAN[str(path)] = (st.st_ino, size + len(payload))
+    finally:
+        os.close(fd)
+    if size == 0:
         fsync_dir(path.parent)
     return len(rows)
+
+
+def open_no_follow(path: Path, flags: int, mode: int = 0o666) -> int:
+    """``os.open`` that refuses a symbolic link or anything but a regular file (a write
+    through a link would land outside the project)."""
+    try:
+        fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ProjectError(f"{path}: is a symbolic link; al writes only regular files in the "
+                               "project folder (replace the link by the file it points to)") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ProjectError(f"{path}: is not a regular file")
+    os.set_blocking(fd, True)
+    return fd
+
+
+def raise_field_limit() -> None:
+    """Notes and ids of any length: the csv module stops at 131,072 characters by default."""
+    if csv.field_size_limit() < 2**31 - 1:
+        csv.field_size_limit(2**31 - 1)
 
 
 def read(path: Path) -> LabelLog:
@@ -94,26 +172,29 @@ def read(path: Path) -> LabelLog:
         raw = path.read_bytes()
     except OSError as exc:
         raise ProjectError(f"{path}: cannot read the label log ({exc.strerror or exc})") from None
-    text = raw.decode("utf-8", errors="replace")
-    lines = text.split("\n")
-    torn = 0
-    if lines and lines[-1] != "":
-        torn = 1  # no newline at the end: the last append did not finish
-    lines = lines[:-1]
-    if not lines:
+    end = complete_length(raw)
+    torn = 1 if raw[end:].strip() else 0  # the last append did not finish
+    if end == 0:
         return LabelLog(pd.DataFrame(columns=LABEL_COLUMNS), torn)
-    header = next(csv.reader([lines[0]]))
+    raise_field_limit()
+    reader = csv.reader(io.StringIO(raw[:end].decode("utf-8", errors="replace"), newline=""))
+    try:
+        header = next(reader)
+    except (csv.Error, StopIteration):
+        header = []
     if header[: len(LABEL_COLUMNS)] != HEADERS[FORMAT]:
         raise ProjectError(f"{path}: unexpected header {header}; expected {LABEL_COLUMNS}")
     good: list[list[str]] = []
     bad = torn
-    for line in lines[1:]:
-        if not line.strip():
-            continue
+    while True:
         try:
-            rec = next(csv.reader([line]))
-        except (csv.Error, StopIteration):
+            rec = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
             bad += 1
+            continue
+        if not rec or rec == [""]:
             continue
         if len(rec) != len(LABEL_COLUMNS) or rec[-1] not in STATUSES or not rec[0]:
             bad += 1
