@@ -1,4 +1,4 @@
-from al_cli.cli import main
+from al_cli._entry import main
 
 if __name__ == "__main__":
     main()

@@ -162,6 +162,8 @@ def validate(cfg: Config, where: str = "al.yaml") -> None:
     labels = cfg.labels
     _expect(isinstance(labels, list) and len(labels) >= 2, where, "labels",
             "must list at least two labels")
+    bad = [x for x in labels if not isinstance(x, (str, int, float)) or x is None]
+    _expect(not bad, where, "labels", f"must be a list of words or numbers (got {bad[:1]})")
     labels = [str(x) for x in labels]
     cfg.labels = labels
     _expect(len(set(labels)) == len(labels), where, "labels", "has a duplicate label")
@@ -282,17 +284,47 @@ def dump(cfg: Config) -> str:
     return header(cfg.schema_version) + body
 
 
+MAX_CONFIG_BYTES = 1 << 20  # an al.yaml is a few KB; refuse what no person wrote
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """yaml.SafeLoader without aliases: a few lines of '&a [*a, *a, ...]' expand to
+    gigabytes (a 'billion laughs'); al.yaml never needs them."""
+
+    def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
+        if self.check_event(yaml.events.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise _AliasRefused(mark.line + 1)
+        return super().compose_node(parent, index)
+
+
+class _AliasRefused(Exception):
+    def __init__(self, line: int):
+        super().__init__(line)
+        self.line = line
+
+
 def load(path: Path) -> Config:
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{path}: not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES >> 10} KB; is it really al's config?")
     try:
-        raw = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid UTF-8 (byte {exc.start}); re-save it as UTF-8") from None
+    try:
+        raw_cfg = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except _AliasRefused as exc:
+        raise ConfigError(f"{path}: line {exc.line}: YAML aliases (*name) are not allowed in al.yaml; "
+                          "write the value out") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{path}: invalid YAML{where}") from None
-    return from_dict(raw, where=str(path))
+    return from_dict(raw_cfg, where=str(path))

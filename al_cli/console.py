@@ -9,32 +9,57 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from al_cli.text import printable
+
+
+def quiet_sigpipe_exit() -> None:
+    """End al quietly, as a C tool ends when its reader goes away ('al status | head -c1'):
+    no message, exit 141 (128 + SIGPIPE). Everything al saves is on disk before it prints."""
+    import signal
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
+    except OSError:
+        pass
+    os._exit(128 + signal.SIGPIPE)
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:  # rich would exit 1, as for an error
+        quiet_sigpipe_exit()
 
 
 def _color() -> bool:
     return "NO_COLOR" not in os.environ
 
 
-out = Console(highlight=False, soft_wrap=True, no_color=not _color())
-err = Console(stderr=True, highlight=False, soft_wrap=True, no_color=not _color())
+out = _Console(highlight=False, soft_wrap=True, no_color=not _color())
+err = _Console(stderr=True, highlight=False, soft_wrap=True, no_color=not _color())
 
 
 def reset() -> None:
     """Rebind to the current sys.stdout / sys.stderr (test runners swap them)."""
     global out, err
-    out = Console(file=sys.stdout, highlight=False, soft_wrap=True, no_color=not _color())
-    err = Console(file=sys.stderr, highlight=False, soft_wrap=True, no_color=not _color())
+    out = _Console(file=sys.stdout, highlight=False, soft_wrap=True, no_color=not _color())
+    err = _Console(file=sys.stderr, highlight=False, soft_wrap=True, no_color=not _color())
 
 
 def message(level: str, msg: str) -> None:
+    msg = printable(msg)  # no markup, no escape sequence from the data reaches the terminal
     if level == "warning":
-        err.print(f"[yellow]warning:[/] {msg}", markup=True) if err.is_terminal else print(f"warning: {msg}", file=sys.stderr)
+        if err.is_terminal:
+            err.print(Text.assemble(("warning:", "yellow"), " ", msg))
+        else:
+            print(f"warning: {msg}", file=sys.stderr)
     else:
-        err.print(msg, markup=False) if err.is_terminal else print(msg, file=sys.stderr)
+        err.print(Text(msg)) if err.is_terminal else print(msg, file=sys.stderr)
 
 
 def error(msg: str) -> None:
-    line = " ".join(str(msg).split())
+    line = " ".join(printable(msg).split())
     print(f"error: {line}", file=sys.stderr)
 
 
@@ -56,12 +81,12 @@ def _default(o: Any):
 
 
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
-    t = Table(title=title, show_header=True, header_style="bold" if out.is_terminal else None,
+    t = Table(title=Text(printable(title)) if title else None, show_header=True, header_style="bold" if out.is_terminal else None,
               box=None if not out.is_terminal else None, pad_edge=False)
     for c in columns:
-        t.add_column(c)
+        t.add_column(Text(printable(c)))
     for r in rows:
-        t.add_row(*[_fmt(v) for v in r])
+        t.add_row(*[Text(printable(_fmt(v))) for v in r])
     out.print(t)
 
 
@@ -72,7 +97,7 @@ def _fmt(v: Any) -> str:
 
 
 def line(text: str = "") -> None:
-    out.print(text, markup=False, highlight=False)
+    out.print(Text(printable(text, keep_newlines=True)), highlight=False)
 
 
 def sparkline(values: list[float]) -> str:

@@ -13,19 +13,32 @@ from al_cli.errors import ColumnNotFoundError, DataError
 DERIVED_ID_PREFIX = "row"
 
 
-def read_table(path: Path, what: str = "data file", str_columns: list[str | None] | None = None) -> pd.DataFrame:
-    """CSV (',' or a sniffed ';' / tab / '|') or Parquet, as a DataFrame.
+try:  # the strings pandas reads as missing by default
+    from pandas._libs.parsers import STR_NA_VALUES as _DEFAULT_NA
+except ImportError:  # pragma: no cover - pandas moved it
+    _DEFAULT_NA = {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+                   "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
+STDIN = "-"
 
-    ``str_columns`` (ids, labels) are read as the text written in the file, so '007'
-    stays '007' and 'true' stays 'true'.
+
+def read_table(path: Path | str, what: str = "data file", str_columns: list[str | None] | None = None) -> pd.DataFrame:
+    """CSV (',' or a sniffed ';' / tab / '|') or Parquet, as a DataFrame; ``-`` is
+    standard input (CSV).
+
+    ``str_columns`` (ids, labels) are read as the text written in the file: '007' stays
+    '007', 'true' stays 'true', 'NA' and 'null' stay words (only an empty cell is
+    missing there). Other columns follow pandas' rules for numbers and missing values.
     """
-    dtype = {c: str for c in (str_columns or []) if c}
+    str_cols = [c for c in (str_columns or []) if c]
+    stdin = str(path) == STDIN
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: {what} not found")
-    if path.is_dir():
-        raise DataError(f"{path}: {what} is a folder, expected a CSV or Parquet file")
-    suffix = path.suffix.lower()
+    if not stdin:
+        if not path.exists():
+            raise DataError(f"{path}: {what} not found")
+        if path.is_dir():
+            raise DataError(f"{path}: {what} is a folder, expected a CSV or Parquet file")
+    suffix = "" if stdin else path.suffix.lower()
+    where = "standard input" if stdin else str(path)
     try:
         if suffix in (".parquet", ".pq"):
             try:
@@ -34,22 +47,38 @@ def read_table(path: Path, what: str = "data file", str_columns: list[str | None
                 raise DataError(
                     f"{path}: reading Parquet needs pyarrow (pip install 'al-cli[parquet]')"
                 ) from None
-        sep = "\t" if suffix in (".tsv", ".tab") else sniff_delimiter(path)
+        if stdin:
+            import io
+            import sys
+
+            source = io.BytesIO(sys.stdin.buffer.read())
+            sep = _sniff(source.getvalue()[:64 * 1024])
+        else:
+            source = path
+            sep = "\t" if suffix in (".tsv", ".tab") else sniff_delimiter(path)
         # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first name
-        return pd.read_csv(path, sep=sep, encoding="utf-8-sig", low_memory=False, dtype=dtype or None)
+        names = list(pd.read_csv(source, sep=sep, encoding="utf-8-sig", nrows=0).columns)
+        if stdin:
+            source.seek(0)
+        keep = [c for c in str_cols if c in names]
+        na = {c: ([""] if c in keep else list(_DEFAULT_NA)) for c in names}
+        return pd.read_csv(source, sep=sep, encoding="utf-8-sig", low_memory=False,
+                           dtype={c: str for c in keep} or None, keep_default_na=False, na_values=na)
     except DataError:
         raise
     except UnicodeDecodeError as exc:
         raise DataError(
-            f"{path}: not valid UTF-8 (byte {exc.start}); re-save the file as UTF-8"
+            f"{where}: not valid UTF-8 (byte {exc.start}); re-save the file as UTF-8"
         ) from None
     except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: {what} is empty") from None
+        raise DataError(f"{where}: {what} is empty") from None
     except pd.errors.ParserError as exc:
         msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else "parse error"
-        raise DataError(f"{path}: not a readable CSV ({msg})") from None
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot read {what} ({type(exc).__name__}: {exc})") from None
+        raise DataError(f"{where}: not a readable CSV ({msg})") from None
+    except OSError as exc:
+        raise DataError(f"{where}: cannot read {what} ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise DataError(f"{where}: cannot read {what} ({type(exc).__name__}: {exc})") from None
 
 
 def sniff_delimiter(path: Path) -> str:
@@ -59,6 +88,10 @@ def sniff_delimiter(path: Path) -> str:
             head = fh.read(64 * 1024)
     except OSError:
         return ","
+    return _sniff(head)
+
+
+def _sniff(head: bytes) -> str:
     first = head.split(b"\n", 1)[0].decode("utf-8", errors="ignore")
     counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
     best = max(counts, key=lambda d: counts[d])
@@ -93,8 +126,10 @@ def read_column(path: Path, column: str, what: str, as_str: bool = False) -> pd.
                                       path, column)
         if parquet:
             return pd.read_parquet(path, columns=[column])[column]
-        return pd.read_csv(path, sep=sep, usecols=[column], encoding="utf-8-sig",
-                           dtype={column: str} if as_str else None)[column]
+        if as_str:  # the text as written: 'NA' and '007' are ids, only '' is missing
+            return pd.read_csv(path, sep=sep, usecols=[column], encoding="utf-8-sig", dtype={column: str},
+                               keep_default_na=False, na_values={column: [""]})[column]
+        return pd.read_csv(path, sep=sep, usecols=[column], encoding="utf-8-sig")[column]
     except DataError:
         raise
     except ImportError:

@@ -79,7 +79,7 @@ def test_a_failed_append_leaves_nothing(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "write", half_then_full_disk)
-    with pytest.raises(OSError):
+    with pytest.raises(ProjectError, match="nothing of these 400 row"):
         p.append_labels([_row(f"r{i}", note="x" * 50) for i in range(400)])
     monkeypatch.setattr(os, "write", real_write)
     assert p.labels_path.read_bytes() == before

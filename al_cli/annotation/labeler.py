@@ -29,6 +29,7 @@ from al_cli.annotation.terminal import (  # noqa: F401 - keys are part of the UI
     Terminated,
 )
 from al_cli.store import Project
+from al_cli.text import printable
 
 class Screen:
     """Builds each frame as one string; the item body is rendered once per item and width."""
@@ -40,7 +41,7 @@ class Screen:
         self.console = Console(file=io.StringIO(), force_terminal=True, highlight=False,
                                emoji=False, markup=False, legacy_windows=False, width=80, height=24)
         self._body_cache: tuple[tuple[str, int], list[list[Segment]]] | None = None
-        self.project_name = session.project.root.name
+        self.project_name = printable(session.project.root.name)
 
     def _lines(self, renderable, width: int) -> list[list[Segment]]:
         opts = self.console.options.update(width=width, height=None)
@@ -79,11 +80,11 @@ class Screen:
         top: list[list[Segment]] = []
         head = Text()
         head.append("al label", style="bold")
-        head.append(f"  {self.project_name}  ·  annotator {s.annotator}  ·  round {s.round}", style="dim")
+        head.append(f"  {self.project_name}  ·  annotator {printable(s.annotator)}  ·  round {s.round}", style="dim")
         top += self._lines(head, width)
         total = max(s.total, 1)
         done = s.answered
-        pos = Text(f"item {min(s.position, total)} of {total} · id {item.id}")
+        pos = Text(f"item {min(s.position, total)} of {total} · id {printable(item.id)}")
         if item.purpose == "audit":
             pos.append("  (audit sample)", style="dim")
         top += self._lines(pos, width)
@@ -123,18 +124,18 @@ class Screen:
         elif note:
             p = Text()
             p.append("note: ", style="bold yellow")
-            p.append(note)
+            p.append(printable(note))
             p.append("  (saved with the answer)", style="dim")
             bottom += self._lines(p, width)
         keys = Text()
         for k, lab in self.label_keys.items():
             keys.append(f" {k} ", style="reverse bold")
-            keys.append(f" {lab}  ")
+            keys.append(f" {printable(lab)}  ")
         keys.append("│ ", style="dim")
         keys.append("s skip  u undo  n note  ? help  q quit", style="dim")
         bottom += self._lines(keys, width)
         if message:
-            bottom += self._lines(Text(message, style="italic"), width)
+            bottom += self._lines(Text(printable(message), style="italic"), width)
 
         if help_open:
             body = self._lines(self.help_text(), width)
@@ -167,7 +168,7 @@ class Screen:
         t.append("keys\n", style="bold")
         for k, lab in self.label_keys.items():
             t.append(f"  {k:<6}", style="bold")
-            t.append(f"answer '{lab}'\n")
+            t.append(f"answer '{printable(lab)}'\n")
         for k, what in (("s", "skip: the item comes back after the others"),
                         ("u", "undo: the previous item comes back (the log keeps both rows)"),
                         ("n", "note or tag for this item, saved with its answer"),
@@ -179,7 +180,7 @@ class Screen:
         if self.s.tags:
             t.append("\ntags (in the note prompt: Tab or their number)\n", style="bold")
             for i, tag in enumerate(self.s.tags[:9]):
-                t.append(f"  {i + 1} {tag}\n")
+                t.append(f"  {i + 1} {printable(tag)}\n")
         t.append("\nEach answer is saved before the next item is shown.", style="dim")
         return t
 
@@ -213,12 +214,12 @@ class UI:
             if key in session.keys:
                 label = session.keys[key]
                 note = self.notes.pop(item.id, "")
-                self.message = f"saved {item.id}: {label}" + (f" ({note})" if note else "")
+                self.message = f"saved {printable(item.id)}: {label}" + (f" ({note})" if note else "")
                 return Action("label", label=label, seconds=seconds, note=note)
             if key in ("q", CTRL_C, "\x04"):
                 return Action("quit")
             if key == "s":
-                self.message = f"skipped {item.id}; it comes back at the end"
+                self.message = f"skipped {printable(item.id)}; it comes back at the end"
                 return Action("skip", seconds=seconds, note=self.notes.pop(item.id, ""))
             if key == "u":
                 if session.can_undo:

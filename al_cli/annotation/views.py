@@ -11,6 +11,7 @@ import pandas as pd
 
 from al_cli import data as data_mod
 from al_cli.errors import DataError
+from al_cli.text import printable
 
 TEXT_INLINE_MAX = 80  # longer values are shown as a wrapped paragraph, not a table cell
 
@@ -76,10 +77,7 @@ def _fmt_value(v) -> str:
         return str(int(v))
     # Text from outside must not drive the annotator's terminal: drop control characters
     # (ESC sequences, bell, clear-screen, C1) but keep tabs and newlines.
-    return _CONTROL.sub("", str(v))
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+    return printable(v, keep_newlines=True)
 
 
 def load_views(proj, ids: list[str], purposes: dict[str, str] | None = None) -> dict[str, ItemView]:
@@ -104,7 +102,7 @@ def load_views(proj, ids: list[str], purposes: dict[str, str] | None = None) -> 
         fields = []
         for c, v in zip(cols, values):
             s = _fmt_value(v)
-            fields.append((str(c), s, c in text_cols or len(s) > TEXT_INLINE_MAX or "\n" in s))
+            fields.append((printable(c), s, c in text_cols or len(s) > TEXT_INLINE_MAX or "\n" in s))
         out[item_id] = ItemView(item_id, fields, preds.get(item_id), (purposes or {}).get(item_id, ""))
     return out
 

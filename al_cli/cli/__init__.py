@@ -1,17 +1,29 @@
 """The command line: the typer app (``common``), the loop's commands (``loop``) and
-``al simulate`` (``simulate``). ``main`` is the ``al`` console script."""
+``al simulate`` (``simulate``). ``main`` runs it (``al_cli._entry`` is the console script)."""
 
 from __future__ import annotations
+
+import sys
 
 from al_cli.report import holding
 
 with holding():  # messages said while the commands list the registries' parts (help)
     from al_cli.cli import loop, simulate  # noqa: F401 - registers the commands on the app
     from al_cli.cli.common import app
+    from al_cli.console import quiet_sigpipe_exit
 
 
 def main() -> None:
-    app()
+    """Run the app: ctrl-C at any moment is one line and exit 130; a reader that goes
+    away ('al status | head -c1') ends al quietly, as it would a C tool (exit 141,
+    SIGPIPE)."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:
+        quiet_sigpipe_exit()
 
 
 __all__ = ["app", "main"]

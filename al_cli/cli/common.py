@@ -9,6 +9,7 @@ registries (``al_cli.*.registry``), which list names without loading any part.
 
 from __future__ import annotations
 
+import errno
 import functools
 from pathlib import Path
 from typing import Any, Callable, List, Optional
@@ -124,6 +125,11 @@ def handle(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(130) from None
         except _PASSTHROUGH:
             raise
+        except BrokenPipeError:
+            con.quiet_sigpipe_exit()  # the reader went away ('al status | head -c1')
+        except OSError as exc:
+            con.error(os_error_sentence(exc))
+            raise typer.Exit(1) from None
         except MemoryError:
             con.error("out of memory; try a smaller pool or fewer text features")
             raise typer.Exit(1) from None
@@ -134,6 +140,32 @@ def handle(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+_OS_HINTS = {
+    errno.EACCES: "permission denied: check that you may write there (owner, group, mode)",
+    errno.EPERM: "operation not permitted: check the file's owner and mode",
+    errno.ENOSPC: "the disk is full: free some space and run the command again (what was "
+                  "saved before is intact)",
+    errno.EDQUOT: "the disk quota is used up: free some space and run the command again",
+    errno.EROFS: "the file system is read-only: copy the project somewhere writable",
+    errno.EISDIR: "a folder is where a file should be: move it away",
+    errno.ENOTDIR: "a file is where a folder should be: move it away",
+    errno.ENOENT: "not found",
+    errno.ELOOP: "a symbolic link is where a file should be: replace it by the file",
+    errno.EEXIST: "exists already",
+    errno.ENAMETOOLONG: "the name is too long",
+    errno.EMFILE: "too many open files",
+    errno.EIO: "input/output error: check the disk",
+}
+
+
+def os_error_sentence(exc: OSError) -> str:
+    """One sentence for an OS error: the file, what happened, what to do."""
+    where = exc.filename if exc.filename is not None else "a file"
+    hint = _OS_HINTS.get(exc.errno or -1)
+    what = exc.strerror or type(exc).__name__
+    return f"{where}: {what}" + (f"; {hint}" if hint and hint != what.lower() else "")
 
 
 def open_project(project: Optional[Path]):

@@ -125,8 +125,8 @@ def _batch_out(res: Any, json_out: bool, explain: bool = False) -> None:
 @handle
 def label(
     project: Optional[Path] = ProjectOpt,
-    import_file: Optional[Path] = typer.Option(None, "--import", help="Read labels from a CSV: columns id,label (optional annotator, note). Any bad row: nothing is imported."),
-    export_file: Optional[Path] = typer.Option(None, "--export", help="Write the unanswered batch to a CSV for an outside annotator."),
+    import_file: Optional[Path] = typer.Option(None, "--import", help="Read labels from a CSV ('-': standard input): columns id,label (optional annotator, note). Any bad row: nothing is imported; answers already recorded are not added again."),
+    export_file: Optional[Path] = typer.Option(None, "--export", help="Write the unanswered batch to a CSV ('-': standard output) for an outside annotator; spreadsheet-safe."),
     queued_only: bool = typer.Option(False, "--queued-only", help="With --import: take only rows in the current batch (an answer key for the whole pool)."),
     annotator: Optional[str] = typer.Option(None, "--annotator", help="Who labels (default: $AL_ANNOTATOR, then the login name)."),
     json_out: bool = JsonOpt,
@@ -144,13 +144,24 @@ def label(
             return
         con.line(f"imported {res.imported} label(s) from {res.path} as {res.annotator}"
                  + (f" ({res.ignored} row(s) not in the batch ignored)" if queued_only and res.ignored else ""))
+        if res.unchanged:
+            con.message("info", f"{res.unchanged} answer(s) were already recorded and are not added again")
         con.line(f"labeled so far: {res.n_labeled} ({counts(res.labels_per_class)}); "
                  f"{res.queue_remaining} left in the batch")
         return
     if export_file:
+        if json_out and str(export_file) == "-":
+            raise typer.BadParameter("--export - writes the CSV to standard output: leave out --json")
         res = api.label_export(proj, export_file)
+        if res.text is not None:
+            sys.stdout.write(res.text)
+            sys.stdout.flush()
+            con.message("info", f"wrote {res.n_rows} unanswered row(s) to standard output")
+            return
         if json_out:
-            con.print_json(api.as_dict(res))
+            d = api.as_dict(res)
+            d.pop("text", None)
+            con.print_json(d)
             return
         con.line(f"wrote {res.n_rows} unanswered row(s) to {res.path}; fill 'label' and run "
                  f"'al label --import {res.path}'")

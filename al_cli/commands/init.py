@@ -59,7 +59,7 @@ def init(
         raise ProjectError(f"{directory}: exists and is not a folder")
     data = Path(data)
     text_columns = [c for c in (text_columns or []) if c]
-    df = data_mod.read_table(data, "pool")
+    df = data_mod.read_table(data, "pool", str_columns=[id_column])  # ids as written, as later
     if len(df) == 0:
         raise DataError(f"{data}: the pool has no rows")
     if id_column is not None:

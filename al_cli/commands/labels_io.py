@@ -1,4 +1,11 @@
-"""``al label --import`` and ``al label --export``: labels through CSV files."""
+"""``al label --import`` and ``al label --export``: labels through CSV files.
+
+An import is all or nothing: every row is checked first, and the accepted rows go into
+labels.csv in one append (cut back if the disk fills). Answers already recorded (same
+annotator, same label, same note as their current answer) are not added again, so
+re-importing a file is a no-op. Exports are spreadsheet-safe (see al_cli.spreadsheet)
+and imports undo that escaping. ``-`` is standard input / output.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +20,12 @@ from al_cli import settings
 from al_cli.annotation.views import display_columns
 from al_cli.commands.snapshot import Snapshot
 from al_cli.errors import DataError
-from al_cli.store import Project, atomic_write_csv, now_iso
+from al_cli.spreadsheet import escape_frame, unescape_series
+from al_cli.store import Project, atomic_write_text, now_iso
+from al_cli.store.atomic import check_writable_target, csv_text
 from al_cli.store.pool import read_pool
+
+STDIO = "-"
 
 
 @dataclass
@@ -26,6 +37,7 @@ class ImportResult:
     n_labeled: int
     labels_per_class: dict[str, int]
     queue_remaining: int
+    unchanged: int = 0
 
 
 def per_class(eff: pd.DataFrame, labels: list[str]) -> dict[str, int]:
@@ -37,78 +49,99 @@ def match_ids(ids: pd.Series, pool_ids: set[str]) -> pd.Series:
     """Ids of an outside file matched to the pool's: as written, else an integral number
     written as a float ('7.0' -> '7', a spreadsheet's doing)."""
     mapping = {}
-    for v in pd.unique(ids):
-        if v and v not in pool_ids:
+    for v in pd.unique(ids[~ids.isin(pool_ids)]):
+        if v:
             try:
                 f = float(v)
-            except ValueError:
+            except (ValueError, OverflowError):
                 continue
             if f.is_integer() and str(int(f)) in pool_ids:
                 mapping[v] = str(int(f))
     return ids.replace(mapping) if mapping else ids
 
 
-def label_import(proj: Project, file: Path, *, annotator: str | None = None,
+def _text(df: pd.DataFrame, col: str, n: int) -> pd.Series:
+    if col not in df.columns:
+        return pd.Series([""] * n, index=df.index, dtype=object)
+    return unescape_series(df[col].astype(object).where(df[col].notna(), ""))
+
+
+def _problems(ids: pd.Series, labels: pd.Series, keep: np.ndarray, pool_ids: set[str],
+              allowed: list[str]) -> list[str]:
+    """Every bad row of the import (1-based file rows, header = row 1)."""
+    rows = np.arange(len(ids)) + 2
+    empty_id = (ids == "").to_numpy()
+    unknown = ~ids.isin(pool_ids).to_numpy() & ~empty_id
+    empty_lab = (labels == "").to_numpy() & ~empty_id & ~unknown
+    bad_lab = ~labels.isin(allowed).to_numpy() & ~empty_id & ~unknown & ~empty_lab
+    ok = keep & ~(empty_id | unknown | empty_lab | bad_lab)
+    sub = pd.DataFrame({"id": ids[ok], "label": labels[ok], "row": rows[ok]})
+    first = sub.drop_duplicates("id").set_index("id")["label"]
+    clash = sub[sub["label"].to_numpy() != first.reindex(sub["id"]).to_numpy()]
+    out: list[tuple[int, str]] = []
+    for mask, fmt in ((empty_id, "row {r}: empty id"), (unknown, "row {r}: unknown id {i!r}"),
+                      (empty_lab, "row {r}: empty label for id {i!r}"),
+                      (bad_lab, "row {r}: label {lab!r} not in the label set (" + ", ".join(allowed) + ")")):
+        for p in np.flatnonzero(keep & mask)[:6]:
+            out.append((p, fmt.format(r=rows[p], i=ids.iloc[p], lab=labels.iloc[p])))
+        out += [(p, "") for p in np.flatnonzero(keep & mask)[6:]]
+    for r in clash.itertuples():
+        out.append((r.row - 2, f"row {r.row}: id {r.id!r} given two labels ({first[r.id]!r}, {r.label!r})"))
+    out.sort()
+    return [m or "(more)" for _, m in out]
+
+
+def label_import(proj: Project, file: Path | str, *, annotator: str | None = None,
                  queued_only: bool = False) -> ImportResult:
     snap = Snapshot(proj)
     cfg = snap.cfg
-    file = Path(file)
+    where = "standard input" if str(file) == STDIO else str(file)
     df = data_mod.read_table(file, "label file", str_columns=["id", "label", "annotator", "note"])
-    data_mod.check_columns(df, ["id", "label"], file, "required")
+    data_mod.check_columns(df, ["id", "label"], Path(where), "required")
     annotator = annotator or settings.default_annotator()
+    n = len(df)
     pool_ids = set(snap.features.ids.tolist())
-    ids = match_ids(data_mod.normalise_ids(df["id"]), pool_ids)
-    lab_s = data_mod.canonical_labels(df["label"], cfg.labels)
-    keep = np.ones(len(df), dtype=bool)
-    if queued_only:
-        keep = ids.isin(set(snap.pending["id"])).to_numpy()
-    allowed = set(cfg.labels)
-    problems: list[str] = []
-    seen: dict[str, str] = {}
-    for i in np.flatnonzero(keep):
-        rid, lab = ids.iloc[i], lab_s.iloc[i]
-        row = i + 2
-        if not rid:
-            problems.append(f"row {row}: empty id")
-        elif rid not in pool_ids:
-            problems.append(f"row {row}: unknown id {rid!r}")
-        elif lab == "":
-            problems.append(f"row {row}: empty label for id {rid!r}")
-        elif lab not in allowed:
-            problems.append(f"row {row}: label {lab!r} not in the label set ({', '.join(cfg.labels)})")
-        elif rid in seen and seen[rid] != lab:
-            problems.append(f"row {row}: id {rid!r} given two labels ({seen[rid]!r}, {lab!r})")
-        else:
-            seen[rid] = lab
+    ids = match_ids(data_mod.normalise_ids(unescape_series(df["id"])), pool_ids)
+    labels = data_mod.canonical_labels(unescape_series(df["label"]), cfg.labels)
+    keep = ids.isin(set(snap.pending["id"])).to_numpy() if queued_only else np.ones(n, dtype=bool)
+    problems = _problems(ids, labels, keep, pool_ids, cfg.labels)
     if problems:
-        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-        raise DataError(f"{file}: {len(problems)} bad row(s), nothing imported: {shown}")
-    rnd = snap.round
-    t = now_iso()
-    ann_col = df["annotator"] if "annotator" in df.columns else None
-    note_col = df["note"] if "note" in df.columns else None
-    rows = []
-    for i in np.flatnonzero(keep):
-        a = annotator
-        if ann_col is not None and pd.notna(ann_col.iloc[i]) and str(ann_col.iloc[i]).strip():
-            a = str(ann_col.iloc[i]).strip()
-        note = "" if note_col is None or pd.isna(note_col.iloc[i]) else str(note_col.iloc[i])
-        rows.append({"id": ids.iloc[i], "label": lab_s.iloc[i], "annotator": a, "time": t,
-                     "round": rnd, "seconds": "", "note": note, "status": "labeled"})
-    n = proj.append_labels(rows)
+        shown = "; ".join(p for p in problems[:5])
+        more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+        raise DataError(f"{where}: {len(problems)} bad row(s), nothing imported: {shown}{more}")
+    who = _text(df, "annotator", n).astype(str).str.strip()
+    who = who.where(who != "", annotator)
+    notes = _text(df, "note", n).astype(str)
+    new = pd.DataFrame({"id": ids, "label": labels, "annotator": who, "note": notes})[keep]
+    new = new.drop_duplicates(subset=["id", "annotator"], keep="last")
+    # answers already recorded (the annotator's current answer, same label and note)
+    log = snap.log.frame
+    last = log[log["status"].isin(["labeled", "retracted"])].drop_duplicates(["id", "annotator"], keep="last")
+    last = last[last["status"] == "labeled"].set_index(["id", "annotator"])[["label", "note"]]
+    key = pd.MultiIndex.from_frame(new[["id", "annotator"]])
+    cur = last.reindex(key)
+    same = (cur["label"].to_numpy() == new["label"].to_numpy()) & (cur["note"].fillna("").to_numpy()
+                                                                   == new["note"].to_numpy())
+    unchanged = int(same.sum())
+    new = new[~same]
+    t, rnd = now_iso(), snap.round
+    rows = [{"id": i, "label": lab, "annotator": a, "time": t, "round": rnd, "seconds": "", "note": nt,
+             "status": "labeled"} for i, lab, a, nt in new.itertuples(index=False, name=None)]
+    written = proj.append_labels(rows)
     snap.add_label_rows(rows)
     eff = snap.known_labels
-    return ImportResult(str(file), n, int((~keep).sum()), annotator, len(eff),
-                        per_class(eff, cfg.labels), len(snap.pending))
+    return ImportResult(where, written, int((~keep).sum()), annotator, len(eff),
+                        per_class(eff, cfg.labels), len(snap.pending), unchanged)
 
 
 @dataclass
 class ExportResult:
     path: str
     n_rows: int
+    text: str | None = None  # the CSV, when the path is '-' (the CLI writes it to stdout)
 
 
-def label_export(proj: Project, file: Path) -> ExportResult:
+def label_export(proj: Project, file: Path | str) -> ExportResult:
     snap = Snapshot(proj)
     cfg = snap.cfg
     q = snap.pending
@@ -118,14 +151,19 @@ def label_export(proj: Project, file: Path) -> ExportResult:
     if missing:
         raise DataError(f"{proj.pool_path}: column '{missing[0]}' (labeling.display_columns in al.yaml) "
                         "not found in the pool")
-    pos = pd.Series(np.arange(len(ids)), index=ids.to_numpy())
-    rows = df.iloc[pos.reindex(q["id"]).dropna().astype(int).to_numpy()][show].reset_index(drop=True)
+    pos = pd.Series(np.arange(len(ids)), index=ids.to_numpy()).reindex(q["id"])
+    q = q[~pos.isna().to_numpy()]
+    rows = df.iloc[pos.dropna().astype(int).to_numpy()][show].reset_index(drop=True)
     out = pd.concat([q[["id"]].reset_index(drop=True), rows], axis=1)
     out["label"] = ""
     out["annotator"] = ""
     out["note"] = ""
+    text = csv_text(escape_frame(out))
+    if str(file) == STDIO:
+        return ExportResult(STDIO, len(out), text)
     file = Path(file)
     if file.parent and not file.parent.exists():
         raise DataError(f"{file}: folder {file.parent} does not exist")
-    atomic_write_csv(file, out)
+    check_writable_target(file)
+    atomic_write_text(file, text)
     return ExportResult(str(file), len(out))

@@ -103,7 +103,7 @@ def load_data(paths: list[Path] | Path, *, label_column: str = "label", id_colum
     paths = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
     if not paths:
         raise DataError("no data file given")
-    frames = [data_mod.read_table(p, "data file") for p in paths]
+    frames = [data_mod.read_table(p, "data file", str_columns=[id_column]) for p in paths]
     df = pd.concat(frames, ignore_index=True, sort=False) if len(frames) > 1 else frames[0]
     source = ", ".join(map(str, paths))
     if len(df) == 0:
@@ -125,7 +125,7 @@ def load_data(paths: list[Path] | Path, *, label_column: str = "label", id_colum
     df = df.copy()
     df[id_column] = ids.to_numpy()
     if answers is not None:
-        key = data_mod.read_table(Path(answers), "answer key")
+        key = data_mod.read_table(Path(answers), "answer key", str_columns=["id"])
         data_mod.check_columns(key, ["id", "label"], Path(answers), "required")
         key_ids = data_mod.normalise_ids(key["id"].fillna(""))
         lab = key["label"]

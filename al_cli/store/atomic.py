@@ -22,16 +22,85 @@ def fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+_UMASK: int | None = None
+TMP_SUFFIX = ".tmp"
+STALE_TMP_SECONDS = 3600  # a temp file untouched this long belongs to a writer that died
+
+
+def umask() -> int:
+    """The process umask (read once; os.umask can only be read by setting it)."""
+    global _UMASK
+    if _UMASK is None:
+        current = os.umask(0o022)
+        os.umask(current)
+        _UMASK = current
+    return _UMASK
+
+
+def file_mode() -> int:
+    """The mode ``open()`` would give a new file: 0666 less the umask (so a group that
+    shares a project, umask 002, can write what another member wrote)."""
+    return 0o666 & ~umask()
+
+
+def check_writable_target(path: Path) -> None:
+    """Refuse to replace anything but a regular file (or nothing): a symbolic link, a
+    device, a folder."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    import stat
+
+    from al_cli.errors import DataError
+
+    if stat.S_ISLNK(st.st_mode):
+        raise DataError(f"{path}: is a symbolic link; al does not write through links (give the "
+                        "path of a regular file, or '-' for standard output)")
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        raise DataError(f"{path}: is {kind}; give the path of a file to write (or '-' for "
+                        "standard output)")
+
+
+def clean_stale_tmp(folder: Path, now: float | None = None) -> int:
+    """Remove al's temp files (``.NAME.XXXX.tmp``) left in ``folder`` by a writer that was
+    killed; only those untouched for an hour, so a live writer's file stays."""
+    import time
+
+    now = time.time() if now is None else now
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for e in entries:
+        if not (e.name.startswith(".") and e.name.endswith(TMP_SUFFIX)) or not e.is_file(follow_symlinks=False):
+            continue
+        try:
+            if now - e.stat(follow_symlinks=False).st_mtime > STALE_TMP_SECONDS:
+                os.unlink(e.path)
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_target(path: Path) -> Iterator[Path]:
     """Yield a temp path in ``path``'s folder; on success fsync it and rename it over ``path``.
 
-    On any failure the temp file is removed and ``path`` keeps its old content.
+    On any failure the temp file is removed and ``path`` keeps its old content. The file
+    gets the mode a plain ``open()`` would give it (umask), not mkstemp's 0600.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    check_writable_target(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+    try:
+        os.fchmod(fd, file_mode())
+    finally:
+        os.close(fd)
     try:
         yield Path(tmp)
         with open(tmp, "rb+") as fh:

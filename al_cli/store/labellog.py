@@ -126,11 +126,17 @@ def append(path: Path, rows: list[dict[str, Any]]) -> int:
             while view:
                 view = view[os.write(fd, view):]
             os.fsync(fd)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, size)  # nothing of this append stays
                 os.fsync(fd)
             _CLEAN.pop(str(path), None)
+            if isinstance(exc, OSError):
+                full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+                raise ProjectError(
+                    f"{path}: cannot append ({exc.strerror or exc}); nothing of these "
+                    f"{len(rows)} row(s) was saved, the log is as it was"
+                    + ("; free some disk space and run the command again" if full else "")) from None
             raise
         _CLEAN[str(path)] = (st.st_ino, size + len(payload))
     finally:
@@ -166,6 +172,9 @@ def raise_field_limit() -> None:
 def read(path: Path) -> LabelLog:
     import pandas as pd
 
+    if path.is_symlink():
+        raise ProjectError(f"{path}: is a symbolic link; al keeps the label log as a regular file "
+                           "in the project folder (replace the link by the file it points to)")
     if not path.exists():
         return LabelLog(pd.DataFrame(columns=LABEL_COLUMNS), 0)
     try:

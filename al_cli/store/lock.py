@@ -20,13 +20,34 @@ from al_cli.errors import ProjectError
 LOCK_NAME = ".al.lock"
 
 
+_CLEANED: set[str] = set()
+
+
+def _clean_once(root: Path) -> None:
+    """Stale temp files of killed writers go, once per process and project, under the lock."""
+    key = str(root.resolve())
+    if key in _CLEANED:
+        return
+    _CLEANED.add(key)
+    from al_cli.store.atomic import clean_stale_tmp
+
+    for folder in (root, root / "models", root / "cache"):
+        clean_stale_tmp(folder)
+
+
 @contextlib.contextmanager
 def project_lock(root: Path, timeout: float | None = None) -> Iterator[None]:
     """Exclusive lock on the project at ``root``; waits up to ``timeout`` seconds."""
     timeout = settings.lock_timeout() if timeout is None else timeout
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ProjectError(f"{root / LOCK_NAME}: is a symbolic link; delete it (al makes the "
+                               "lock file itself)") from None
+        raise
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -42,6 +63,7 @@ def project_lock(root: Path, timeout: float | None = None) -> Iterator[None]:
                         f"has finished (waited {timeout:g}s)"
                     ) from None
                 time.sleep(0.05)
+        _clean_once(root)
         yield
     finally:
         with contextlib.suppress(OSError):
