@@ -283,9 +283,9 @@ def test_cross_validation_fallback_warns(cli, tmp_path, tabular_csv):
 def test_tampered_model_is_refused(cli, project):
     _seed_and_label(cli, project)
     assert cli("retrain", "-p", project).code == 0
-    m = project / "models" / "0001.joblib"
+    m = project / "models" / "0001.skops"  # the file al loads (the .joblib is for Python users)
     m.write_bytes(m.read_bytes() + b"x")
-    one_error_line(cli("score", "-p", project), "sha256", "0001.joblib")
+    one_error_line(cli("score", "-p", project), "sha256", "0001.skops")
 
 
 def test_status_next_command_walks_the_loop(cli, project):
@@ -462,7 +462,8 @@ def test_tampered_feature_cache_is_rebuilt_not_loaded(cli, project, tmp_path):
         def __reduce__(self):
             return (open, (str(marker), "w"))
 
-    (project / "cache" / "features.joblib").write_bytes(pickle.dumps(Evil()))
+    (project / "cache" / "features.joblib").write_bytes(pickle.dumps(Evil()))  # al 0.1.0's file
+    (project / "cache" / "features.npz").write_bytes(pickle.dumps(Evil()))
     r = cli("query", "-p", project, "--strategy", "random", "--size", "3")
     assert r.code == 0, r.stderr
     assert "sha256" in r.stderr and not marker.exists()

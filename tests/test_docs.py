@@ -235,17 +235,18 @@ def test_columns_and_keys_of_the_written_files_are_documented(contract, project)
     jsons = {
         "pool.json": r"^pool\.json$", "format.json": r"^format\.json",
         "cache/scores.json": r"^scores\.csv and cache/scores\.json$",
-        "cache/features.json": r"^cache/features\.joblib", "models/0001.json": r"^models/NNNN",
+        "cache/features.json": r"^cache/features\.npz", "models/0001.json": r"^models/NNNN",
     }
     for name, title in jsons.items():
         body = section(contract, title)
         for key in json.loads((project / name).read_text()):
             assert mentioned(key, body), f"{name} key {key!r} is not documented"
-    import joblib
-
-    body = section(contract, r"^cache/features\.joblib")
-    for key in joblib.load(project / "cache" / "features.joblib"):
-        assert mentioned(key, body), f"cache/features.joblib key {key!r} is not documented"
+    body = section(contract, r"^cache/features\.npz")
+    shas = json.loads((project / "cache" / "features.json").read_text())["sha256"]
+    for key in shas:
+        assert mentioned(key, body), f"cache/features.json sha256 key {key!r} is not documented"
+    for name in ("features.npz", "ids.json", "transformer.skops"):
+        assert (project / "cache" / name).exists() and mentioned(name, body), name
 
 
 def test_every_al_yaml_field_is_documented(contract):

@@ -42,7 +42,10 @@ def test_al_0_1_project_opens_unchanged_and_is_migrated(cli, old_project):
     assert marker["format"] == formats.FOLDER_FORMAT and marker["migrated_from"] == 1
     after = {p.name: p.read_bytes() for p in old_project.rglob("*") if p.is_file()}
     changed = {n for n in before if before[n] != after.get(n)}
-    assert not changed, f"migration 1 -> 2 rewrote {changed}"
+    # derived state only: the pickled feature cache goes, pool.json's hash is recomputed;
+    # the answers, queue, models (pickles kept as they were), history and config stay
+    assert changed <= {"features.joblib", "features.json", "pool.json"}, f"the migration rewrote {changed}"
+    assert not (old_project / "cache" / "features.joblib").exists()
     # opening again does not migrate again
     assert cli("status", "-p", old_project).code == 0
     assert json.loads((old_project / formats.FORMAT_NAME).read_text())["time"] == marker["time"]
@@ -50,9 +53,16 @@ def test_al_0_1_project_opens_unchanged_and_is_migrated(cli, old_project):
 
 def test_al_0_1_project_goes_on_with_the_loop(cli, old_project, tmp_path):
     answers = Path(__file__).resolve().parents[1] / "sample_projects" / "penguins" / "answers.csv"
-    r = cli("evaluate", "-p", old_project, "--json")  # loads model 0001 written by al 0.1.0
+    pickle_before = (old_project / "models" / "0001.joblib").read_bytes()
+    r = cli("evaluate", "-p", old_project, "--json")  # model 0001 of al 0.1.0: re-fitted, not unpickled
     assert r.code == 0, r.stderr
-    assert r.json()["accuracy"] == pytest.approx(0.942029, abs=1e-6)
+    assert "fitted again on the 8 labels" in r.stderr
+    assert r.json()["accuracy"] == pytest.approx(0.942029, abs=1e-6)  # the same model
+    man = json.loads((old_project / "models" / "0001.json").read_text())
+    assert man["twin"] == "0001.skops" and man["refit_from_labels"] == 8 and man["format"] == 2
+    assert (old_project / "models" / "0001.joblib").read_bytes() == pickle_before
+    r = cli("evaluate", "-p", old_project, "--json")
+    assert r.code == 0 and "fitted again" not in r.stderr
     r = cli("label", "-p", old_project, "--export", tmp_path / "batch.csv")
     assert r.code == 0, r.stderr
     assert len(pd.read_csv(tmp_path / "batch.csv")) == 4
@@ -62,7 +72,7 @@ def test_al_0_1_project_goes_on_with_the_loop(cli, old_project, tmp_path):
         r = cli(cmd, "-p", old_project, "--json")
         assert r.code == 0, (cmd, r.stderr)
     man = json.loads((old_project / "models" / "0002.json").read_text())
-    assert man["format"] == 1 and man["n_labeled"] == 14  # 18 labels, 4 audit held out
+    assert man["format"] == 2 and man["twin"] == "0002.skops" and man["n_labeled"] == 14  # 4 audit held out
     log = pd.read_csv(old_project / "labels.csv", dtype=str)
     assert log["note"].fillna("").str.contains("#unsure").any()  # old answers kept as they were
 
@@ -92,6 +102,20 @@ def _bundle():
             "classes": ["a", "b"]}
 
 
+def _rewrite_twin(p, v, bundle):
+    """Replace the skops twin of ``v`` and make its manifest match (sha256)."""
+    import skops.io as sio
+
+    from al_cli.store.atomic import sha256_file
+
+    tpath = p.models.twin_path(v)
+    sio.dump(bundle, tpath)
+    mpath = p.model_paths(v)[1]
+    man = json.loads(mpath.read_text())
+    man["twin_sha256"] = sha256_file(tpath)
+    mpath.write_text(json.dumps(man))
+
+
 def test_model_files_of_a_newer_format_are_refused(tmp_path):
     p = Project(tmp_path)
     v = p.save_model(_bundle(), {"n_labeled": 1})
@@ -100,21 +124,98 @@ def test_model_files_of_a_newer_format_are_refused(tmp_path):
     man["format"] = 99
     mpath.write_text(json.dumps(man))
     with pytest.raises(FormatError, match="manifest format 99"):
-        p.load_model(v)
-    # a bundle of a newer format (its manifest current, sha matching)
-    joblib.dump({"format": 99, **_bundle()}, jpath)
-    from al_cli.store.atomic import sha256_file
-
-    man["format"] = 1
-    man["sha256"] = sha256_file(jpath)
+        p.load_model(v, [])
+    man["format"] = 2
     mpath.write_text(json.dumps(man))
+    _rewrite_twin(p, v, {"format": 99, **_bundle()})  # a bundle of a newer format, sha matching
     with pytest.raises(FormatError, match="bundle format 99"):
-        p.load_model(v)
-    # a bundle that lacks what al reads
+        p.load_model(v, [])
     broken = _bundle()
     del broken["classes"]
-    joblib.dump({"format": 1, **broken}, jpath)
+    _rewrite_twin(p, v, {"format": 1, **broken})  # a bundle that lacks what al reads
+    with pytest.raises(IntegrityError, match="lacks 'classes'"):
+        p.load_model(v, [])
+
+
+class Planted:
+    """What an attacker with write access to the folder would plant: unpickling or
+    rebuilding it writes a marker file (it could run anything)."""
+
+    marker = None
+
+    def __reduce__(self):
+        return (Path.write_text, (Path(self.marker), "code ran"))
+
+    def __setstate__(self, state):
+        Path(self.marker).write_text("code ran")
+
+
+def test_a_crafted_model_never_runs_code_even_with_a_matching_hash(cli, project, tmp_path):
+    from al_cli.store.atomic import sha256_file
+
+    assert cli("seed", "-p", project, "--size", "12").code == 0
+    assert cli("label", "-p", project, "--import", tmp_path / "answers.csv", "--queued-only").code == 0
+    assert cli("retrain", "-p", project).code == 0
+    marker = tmp_path / "pwned"
+    Planted.marker = str(marker)
+    p = Project(project)
+    jpath, mpath = p.model_paths(1)
+    joblib.dump({"format": 1, **_bundle(), "estimator": Planted()}, jpath)  # the pickle users load
+    man = json.loads(mpath.read_text())
     man["sha256"] = sha256_file(jpath)
     mpath.write_text(json.dumps(man))
-    with pytest.raises(IntegrityError, match="lacks 'classes'"):
-        p.load_model(v)
+    r = cli("evaluate", "-p", project)  # al reads the twin, never the pickle
+    assert r.code == 0, r.stderr
+    assert not marker.exists()
+    _rewrite_twin(p, 1, {"format": 1, **_bundle(), "estimator": Planted()})  # the twin itself
+    r = cli("evaluate", "-p", project)
+    assert r.code == 1 and "does not trust" in r.stderr and "Planted" in r.stderr, r.stderr
+    assert not marker.exists()
+
+
+def test_a_crafted_feature_cache_never_runs_code(cli, project, tmp_path):
+    import skops.io as sio
+
+    from al_cli.store.atomic import sha256_file
+
+    assert cli("seed", "-p", project, "--size", "5").code == 0
+    marker = tmp_path / "pwned"
+    Planted.marker = str(marker)
+    cache = project / "cache"
+    sio.dump(Planted(), cache / "transformer.skops")
+    man = json.loads((cache / "features.json").read_text())
+    man["sha256"]["transformer"] = sha256_file(cache / "transformer.skops")
+    (cache / "features.json").write_text(json.dumps(man))
+    (cache / "features.joblib").write_bytes(joblib_bytes := __import__("pickle").dumps(Planted()))
+    assert joblib_bytes
+    r = cli("seed", "-p", project, "--size", "5", "--force")
+    assert r.code == 0, r.stderr
+    assert "rebuilding" in r.stderr and "does not trust" in r.stderr
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("model", ["logistic_regression", "linear_svm", "naive_bayes", "random_forest"])
+def test_every_model_on_text_loads_back_from_its_safe_twin(cli, tmp_path, model):
+    """The twin of each of al's models, with a TF-IDF transform, holds only trusted types."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    words = {"a": ["goal", "match", "team", "score"], "b": ["vote", "party", "law", "court"]}
+    y = np.array(["a", "b"] * 30)
+    text = [" ".join(rng.choice(words[c], 5)) + f" filler{i % 7}" for i, c in enumerate(y)]
+    pd.DataFrame({"id": [f"t{i}" for i in range(60)], "body": text}).to_csv(tmp_path / "pool.csv", index=False)
+    pd.DataFrame({"id": [f"t{i}" for i in range(60)], "label": y}).to_csv(tmp_path / "answers.csv", index=False)
+    p = tmp_path / "p"
+    assert cli("init", p, "--data", tmp_path / "pool.csv", "--id-column", "id", "--text-column", "body",
+               "--labels", "a,b", "--model", model).code == 0
+    assert cli("seed", "-p", p, "--size", "20", "--strategy", "random").code == 0
+    assert cli("label", "-p", p, "--import", tmp_path / "answers.csv", "--queued-only").code == 0
+    assert cli("retrain", "-p", p).code == 0
+    r = cli("score", "-p", p, "--json")
+    assert r.code == 0, r.stderr
+    import skops.io as sio
+
+    from al_cli.trust import trusted_types
+
+    untrusted = set(sio.get_untrusted_types(file=p / "models" / "0001.skops"))
+    assert untrusted <= set(trusted_types(Project(p).config))

@@ -127,16 +127,17 @@ def test_model_manifest_checks(tmp_path):
     p = Project(tmp_path)
     v = p.save_model(_bundle(1), {"n_labeled": 3})
     assert v == 1 and p.latest_model_version() == 1
-    bundle, man = p.load_model(1)
-    assert bundle == {"format": 1, **_bundle(1)} and man["n_labeled"] == 3 and man["format"] == 1
+    bundle, man = p.load_model(1, [])
+    assert bundle == {"format": 1, **_bundle(1)} and man["n_labeled"] == 3 and man["format"] == 2
+    assert man["twin"] == "0001.skops" and (tmp_path / "models" / "0001.joblib").exists()
     assert p.save_model(_bundle(2), {}) == 2
     jpath, mpath = p.model_paths(2)
-    jpath.write_bytes(b"not a pickle")
+    p.models.twin_path(2).write_bytes(b"not a skops file")
     with pytest.raises(IntegrityError, match="sha256"):
-        p.load_model(2)
+        p.load_model(2, [])
     mpath.write_text("{}")
     with pytest.raises(IntegrityError, match="manifest"):
-        p.load_model(2)
+        p.load_model(2, [])
 
 
 def test_model_without_manifest_is_not_a_version(tmp_path):

@@ -13,6 +13,7 @@ from al_cli import __version__
 from al_cli.commands.snapshot import Snapshot
 from al_cli.errors import ProjectError
 from al_cli.models.fitting import fit
+from al_cli.report import info
 from al_cli.store import Project, now_iso
 
 
@@ -25,6 +26,35 @@ class RetrainResult:
     seconds: float
     path: str
     excluded_audit: int
+
+
+def fit_bundle(snap: Snapshot, pos: np.ndarray, y: np.ndarray) -> dict:
+    """The configured model fitted on pool rows ``pos`` with labels ``y``, with the pool's
+    feature transform: what models/NNNN.* hold."""
+    cfg, pf = snap.cfg, snap.features
+    est = fit(cfg.model, pf.X[pos], y, cfg.random_state)
+    return {"estimator": est, "transformer": pf.transformer, "feature_key": pf.key,
+            "model_name": cfg.model.name, "classes": [str(c) for c in est.classes_]}
+
+
+def refit_legacy(snap: Snapshot, version: int) -> tuple[dict, dict]:
+    """Model ``version`` saved by al 0.1.0 (a pickle, which al does not load): fitted again
+    on the labels its manifest records, saved as its skops twin; the pickle stays as it was."""
+    proj = snap.proj
+    man = proj.load_manifest(version)
+    used = man.get("labels_used") or []
+    ids = [str(d.get("id", "")) for d in used if isinstance(d, dict)]
+    labels = np.asarray([str(d.get("label", "")) for d in used if isinstance(d, dict)], dtype=object)
+    pos, found = snap.positions_of(ids)
+    if not len(pos) or len(set(labels[found])) < 2:
+        raise ProjectError(f"model {version:04d} was saved by al 0.1.0 as a pickle, which al does not "
+                           "load, and its labels cannot be found in the pool to fit it again: run 'al retrain'")
+    info(f"model {version:04d} was saved by al 0.1.0 as a pickle; al does not load pickles, so it is "
+         f"fitted again on the {int(found.sum())} labels it was trained on (the pickle stays)")
+    bundle = fit_bundle(snap, pos, labels[found])
+    with proj.lock():
+        man = proj.models.add_twin(version, bundle, man, {"refit_from_labels": int(found.sum())})
+    return {"format": 1, **bundle}, man
 
 
 def retrain(proj: Project) -> RetrainResult:
@@ -45,16 +75,10 @@ def retrain(proj: Project) -> RetrainResult:
             "least two: label more rows ('al query --strategy random' helps find other classes)"
         )
     t0 = time.perf_counter()
-    est = fit(cfg.model, pf.X[pos], y, cfg.random_state)
+    bundle = fit_bundle(snap, pos, y)
+    est = bundle["estimator"]
     secs = time.perf_counter() - t0
     counts = {c: int((y == c).sum()) for c in classes}
-    bundle = {
-        "estimator": est,
-        "transformer": pf.transformer,
-        "feature_key": pf.key,
-        "model_name": cfg.model.name,
-        "classes": [str(c) for c in est.classes_],
-    }
     manifest = {
         "created": now_iso(),
         "al_version": __version__,

@@ -152,12 +152,26 @@ class Snapshot:
         return self.proj.latest_model_version()
 
     @cached_property
+    def trusted(self) -> list[str]:
+        from al_cli.trust import trusted_types
+
+        return trusted_types(self.cfg)
+
+    @cached_property
     def model(self) -> tuple[int, dict[str, Any], dict[str, Any]]:
-        """(version, bundle, manifest) of the latest model."""
+        """(version, bundle, manifest) of the latest model. A version saved by al 0.1.0
+        (a pickle only) is re-fitted from the labels its manifest records, never unpickled."""
+        from al_cli.store.modelstore import LegacyModelError
+
         v = self.latest_version
         if v is None:
             raise ProjectError("no model yet: run 'al retrain' first")
-        bundle, man = self.proj.load_model(v)
+        try:
+            bundle, man = self.proj.load_model(v, self.trusted)
+        except LegacyModelError:
+            from al_cli.commands.retrain import refit_legacy
+
+            bundle, man = refit_legacy(self, v)
         return v, bundle, man
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 
@@ -20,12 +21,39 @@ class TextJoiner(BaseEstimator, TransformerMixin):
         return frame.fillna("").astype(str).agg(" \n ".join, axis=1).to_numpy()
 
 
-def tfidf(n_rows: int):
-    from sklearn.feature_extraction.text import TfidfVectorizer
+class CompactTfidf(TfidfVectorizer):
+    """TfidfVectorizer whose saved state keeps the vocabulary as two arrays (the terms'
+    UTF-8 bytes and their offsets) instead of a dict of 100,000s of entries, and drops
+    ``stop_words_`` (kept by scikit-learn for introspection only). Saved with skops it
+    loads in milliseconds instead of seconds; pickles shrink too."""
 
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state.pop("stop_words_", None)
+        vocab = state.pop("vocabulary_", None)
+        if vocab is not None:
+            terms = [""] * len(vocab)
+            for term, i in vocab.items():
+                terms[i] = term
+            encoded = [t.encode("utf-8") for t in terms]
+            state["terms_bytes_"] = np.frombuffer(b"".join(encoded), dtype=np.uint8).copy()
+            state["terms_offsets_"] = np.cumsum([0, *map(len, encoded)]).astype(np.int64)
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        blob, offsets = state.pop("terms_bytes_", None), state.pop("terms_offsets_", None)
+        if blob is not None and offsets is not None:
+            raw = np.asarray(blob, dtype=np.uint8).tobytes()
+            off = np.asarray(offsets).tolist()
+            state["vocabulary_"] = {raw[a:b].decode("utf-8"): i for i, (a, b) in enumerate(zip(off, off[1:]))}
+        super().__setstate__(state)
+
+
+def tfidf(n_rows: int):
     return Pipeline([
         ("join", TextJoiner()),
-        ("tfidf", TfidfVectorizer(
+        ("tfidf", CompactTfidf(
             sublinear_tf=True,
             strip_accents="unicode",
             ngram_range=(1, 2),

@@ -1,8 +1,11 @@
-"""The pool's feature matrix, cached in ``cache/features.joblib`` with a manifest.
+"""The pool's feature matrix, cached under ``cache/`` in formats that cannot run code.
 
-The cache is rebuilt when the pool file (path, size, mtime) or the feature config
-changes. It is a pickle: it is loaded only when its sha256 matches the manifest this
-project wrote beside it; any mismatch or damage means a rebuild, never an error.
+``features.npz`` (the matrix: dense or CSR, loaded with ``allow_pickle=False``),
+``ids.json`` (the pool ids), ``transformer.skops`` (the fitted feature transform, loaded
+with trusted types only) and ``features.json`` (the manifest: format, the stamp they
+belong to, each file's sha256). The cache is rebuilt when the pool file (path, size,
+mtime, a sample of its content) or the feature config changes; any mismatch or damage
+means a rebuild, never an error and never code run from the folder.
 """
 
 from __future__ import annotations
@@ -11,16 +14,21 @@ import json
 from pathlib import Path
 from typing import Any
 
-from al_cli.errors import DataError
+import numpy as np
+import scipy.sparse as sp
+
+from al_cli.errors import AlError, DataError
 from al_cli.features.transform import PoolFeatures, feature_config_key, fit_transform, pool_file_key
 from al_cli.report import warn
-from al_cli.store import atomic_joblib_dump, atomic_write_json, now_iso, sha256_file
+from al_cli.store import atomic_write_json, now_iso, safeio, sha256_file
+from al_cli.store.atomic import atomic_target
 from al_cli.store.pool import read_pool
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 1: features.joblib (a pickle, al 0.1.0), never loaded any more
+FILES = {"X": "features.npz", "ids": "ids.json", "transformer": "transformer.skops"}
 
 # In-process memo: a process that runs several commands on a project (tests, 'al
-# simulate') skips unpickling the cache while the file is unchanged (same path, size,
+# simulate') skips loading the cache while its manifest is unchanged (same path, size,
 # mtime and inode, same stamp). A CLI call reads it once anyway.
 _MEMO: dict[str, tuple[tuple, Any]] = {}
 _MEMO_SIZE = 8
@@ -28,47 +36,81 @@ _MEMO_SIZE = 8
 
 def load_features(proj) -> PoolFeatures:
     """Pool features from cache/ when the pool file and feature config are unchanged."""
-    import joblib
-
     from al_cli import data as data_mod
+    from al_cli.trust import trusted_types
 
     cfg = proj.config
     path = proj.pool_path
     if not path.exists():
         raise DataError(f"{path}: pool not found (al.yaml data.path)")
     stamp = pool_file_key(path) + "|" + feature_config_key(cfg)
-    cache_file = proj.cache_dir / "features.joblib"
     manifest_file = proj.cache_dir / "features.json"
-    if cache_file.exists():
-        hit = _memo_get(cache_file, stamp)
+    if manifest_file.exists():
+        hit = _memo_get(manifest_file, stamp)
         if hit is not None:
             return hit
         man = _read_manifest(manifest_file)
-        if man.get("stamp") == stamp and man.get("format", 1) <= CACHE_FORMAT:
-            if sha256_file(cache_file) != man.get("sha256"):
-                warn(f"{cache_file}: does not match {manifest_file.name} (sha256); rebuilding it")
-            else:
-                try:
-                    blob = joblib.load(cache_file)
-                    pf = PoolFeatures(blob["ids"], blob["X"], blob["transformer"], blob["key"],
-                                      blob["n_rows"], cached=True)
-                    _memo_put(cache_file, stamp, pf)
-                    return pf
-                except Exception:  # noqa: BLE001 - a corrupt cache is treated as empty
-                    warn(f"{cache_file}: unreadable cache, rebuilding it")
+        if man.get("stamp") == stamp and man.get("format") == CACHE_FORMAT:
+            pf = _load(proj.cache_dir, man, trusted_types(cfg))
+            if pf is not None:
+                _memo_put(manifest_file, stamp, pf)
+                return pf
     df, ids = read_pool(proj)
     tr, X = fit_transform(df, cfg, str(path))
     key = data_mod.row_digest(df)[:16] + feature_config_key(cfg)
     ids_arr = ids.to_numpy(dtype=object)
-    blob = {"stamp": stamp, "ids": ids_arr, "X": X, "transformer": tr, "key": key, "n_rows": len(df)}
     try:
-        digest = atomic_joblib_dump(cache_file, blob)
-        atomic_write_json(manifest_file, {"format": CACHE_FORMAT, "stamp": stamp, "sha256": digest,
-                                          "created": now_iso()})
-        _memo_put(cache_file, stamp, PoolFeatures(ids_arr, X, tr, key, len(df), cached=True))
+        _save(proj.cache_dir, manifest_file, stamp, ids_arr, X, tr, key, len(df))
+        _memo_put(manifest_file, stamp, PoolFeatures(ids_arr, X, tr, key, len(df), cached=True))
     except OSError as exc:
-        warn(f"{cache_file}: cannot write the feature cache ({exc}); continuing without it")
+        warn(f"{proj.cache_dir}: cannot write the feature cache ({exc.strerror or exc}); continuing without it")
     return PoolFeatures(ids_arr, X, tr, key, len(df), cached=False)
+
+
+def _save(folder: Path, manifest_file: Path, stamp: str, ids, X, tr, key: str, n_rows: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    shas = {}
+    with atomic_target(folder / FILES["X"]) as tmp:
+        with open(tmp, "wb") as fh:
+            if sp.issparse(X):
+                sp.save_npz(fh, sp.csr_matrix(X), compressed=False)
+            else:
+                np.savez(fh, X=np.asarray(X))
+        shas["X"] = sha256_file(tmp)
+    with atomic_target(folder / FILES["ids"]) as tmp:
+        tmp.write_text(json.dumps([str(i) for i in ids], ensure_ascii=False), encoding="utf-8")
+        shas["ids"] = sha256_file(tmp)
+    shas["transformer"] = safeio.dump(folder / FILES["transformer"], tr)
+    atomic_write_json(manifest_file, {"format": CACHE_FORMAT, "stamp": stamp, "key": key, "n_rows": n_rows,
+                                      "sparse": bool(sp.issparse(X)), "sha256": shas, "created": now_iso()})
+    legacy = folder / "features.joblib"  # al 0.1.0's pickle: never loaded, gone
+    if legacy.exists():
+        legacy.unlink()
+
+
+def _load(folder: Path, man: dict[str, Any], trusted: list[str]) -> PoolFeatures | None:
+    shas = man.get("sha256")
+    if not isinstance(shas, dict):
+        return None
+    try:
+        for part, name in FILES.items():
+            if sha256_file(folder / name) != shas.get(part):
+                warn(f"{folder / name}: does not match features.json (sha256); rebuilding the cache")
+                return None
+        if man.get("sparse"):
+            X = sp.load_npz(folder / FILES["X"]).tocsr()  # allow_pickle=False inside
+        else:
+            with np.load(folder / FILES["X"], allow_pickle=False) as z:
+                X = z["X"]
+        ids = np.asarray(json.loads((folder / FILES["ids"]).read_text(encoding="utf-8")), dtype=object)
+        tr = safeio.load(folder / FILES["transformer"], trusted)
+        n_rows = int(man["n_rows"])
+        if len(ids) != n_rows or X.shape[0] != n_rows:
+            return None
+        return PoolFeatures(ids, X, tr, str(man["key"]), n_rows, cached=True)
+    except (OSError, ValueError, KeyError, TypeError, AlError) as exc:
+        warn(f"{folder}: unreadable feature cache ({exc}); rebuilding it")
+        return None
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
@@ -80,11 +122,16 @@ def _read_manifest(path: Path) -> dict[str, Any]:
 
 
 def _memo_key(path: Path, stamp: str) -> tuple | None:
+    """The manifest's and the cache files' identity: a file replaced since (a test, a
+    person) means loading and checking again."""
+    key: list = [stamp]
     try:
-        st = path.stat()
+        for f in (path, *(path.parent / n for n in FILES.values())):
+            st = f.stat()
+            key.append((st.st_size, st.st_mtime_ns, st.st_ino))
     except OSError:
         return None
-    return (stamp, st.st_size, st.st_mtime_ns, st.st_ino)
+    return tuple(key)
 
 
 def _memo_get(path: Path, stamp: str):

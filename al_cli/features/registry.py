@@ -27,6 +27,7 @@ class ExtractorSpec:
     kind: str                                     # one of KINDS
     description: str
     build: Callable[[int], Any] | str             # (n_pool_rows) -> unfitted transformer
+    trusted_types: tuple[str, ...] = ()           # its classes beyond scikit-learn's
 
     def make(self, n_rows: int):
         return resolve(self.build)(n_rows)

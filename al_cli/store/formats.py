@@ -26,11 +26,11 @@ import json
 from pathlib import Path
 from typing import Callable
 
-from al_cli.errors import FormatError, ProjectError
+from al_cli.errors import AlError, FormatError, ProjectError
 from al_cli.report import warn
 from al_cli.store.atomic import atomic_write_json, now_iso
 
-FOLDER_FORMAT = 2
+FOLDER_FORMAT = 3
 FORMAT_NAME = "format.json"
 
 
@@ -41,7 +41,7 @@ def artifact_formats() -> dict[str, int]:
     return {"al.yaml": SCHEMA_VERSION, "labels.csv": labellog.FORMAT, "queue.csv": 1,
             "history.csv": 1, "audit.csv": 1, "claims.csv": 1, "scores.csv": 1, "pool.json": 1,
             "model_manifest": modelstore.MANIFEST_FORMAT, "model_bundle": modelstore.BUNDLE_FORMAT,
-            "feature_cache": 1}
+            "feature_cache": 2}
 
 
 def folder_format(root: Path) -> int:
@@ -74,7 +74,42 @@ def _v1_to_v2(root: Path) -> None:
     read as format 1); the folder gains format.json."""
 
 
-MIGRATIONS: dict[int, Callable[[Path], None]] = {1: _v1_to_v2}
+def _v2_to_v3(root: Path) -> None:
+    """Format 3: al loads no pickle from the folder. Model versions gain a skops twin when
+    the commands first need them (re-fitted from their recorded labels, see
+    commands/retrain.refit_legacy); the pickled feature cache goes (it is rebuilt); and
+    pool.json's content hash, which al 0.1.0 computed with numeric-looking ids read as
+    numbers, is recomputed with ids read as written when it still matches the pool."""
+    for name in ("features.joblib", "features.json"):
+        path = Path(root) / "cache" / name
+        if path.exists():
+            path.unlink()
+    _rehash_pool_state(Path(root))
+
+
+def _rehash_pool_state(root: Path) -> None:
+    import json
+
+    from al_cli import config as config_mod
+    from al_cli import data as data_mod
+    from al_cli.store.atomic import atomic_write_json
+
+    state_path = root / "pool.json"
+    try:
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+        cfg = config_mod.load(root / "al.yaml")
+        pool = Path(cfg.data.path) if Path(cfg.data.path).is_absolute() else root / cfg.data.path
+        n = int(state["n_rows"])
+        old = data_mod.read_table(pool, "pool")  # al 0.1.0's init: ids as numbers
+        if len(old) < n or data_mod.row_digest(old, n) != state.get("digest"):
+            return  # not the old way of hashing, or the pool changed: the commands will say so
+        new = data_mod.read_table(pool, "pool", str_columns=[cfg.data.id_column])
+        atomic_write_json(state_path, {"format": 1, "n_rows": n, "digest": data_mod.row_digest(new, n)})
+    except (OSError, ValueError, KeyError, TypeError, AlError):
+        return  # derived state: at worst the next command warns once and rewrites it
+
+
+MIGRATIONS: dict[int, Callable[[Path], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def ensure_current(root: Path, lock: Callable) -> int:

@@ -1,10 +1,14 @@
-"""``models/NNNN.joblib`` + ``NNNN.json``: one file pair per model version.
+"""``models/NNNN.joblib`` + ``NNNN.skops`` + ``NNNN.json``: one model version.
 
-The joblib file holds the bundle (a dict: ``format``, ``estimator``, ``transformer``,
-``feature_key``, ``model_name``, ``classes``); the JSON manifest beside it records the
-labels used, class counts, library versions, metrics and the bundle's sha256. A bundle
-is loaded only when its sha256 matches the manifest, and only in a format this al
-knows (see ``docs/contract.md``, *Model bundle*).
+The bundle is a dict: ``format``, ``estimator``, ``transformer``, ``feature_key``,
+``model_name``, ``classes``. It is written twice: as joblib (a pickle, for people who
+load it in Python) and as its skops twin, the only one al itself loads (a pickle can run
+code; see :mod:`al_cli.store.safeio`). The JSON manifest beside them records the labels
+used, class counts, library versions, metrics and both files' sha256. A twin is loaded
+only when its sha256 matches the manifest, only with trusted types, and only in a format
+this al knows (``docs/contract.md``, *Model bundle*). Versions written by al before the
+twins (manifest format 1) have none: :class:`LegacyModelError` says so, and the commands
+re-fit such a model from the labels its manifest records instead of unpickling it.
 """
 
 from __future__ import annotations
@@ -12,11 +16,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from al_cli.errors import FormatError, IntegrityError
+from al_cli.errors import FormatError, IntegrityError, ProjectError
+from al_cli.store import safeio
 from al_cli.store.atomic import atomic_joblib_dump, atomic_write_json, sha256_file
 
-BUNDLE_FORMAT = 1      # layout of the dict in NNNN.joblib
-MANIFEST_FORMAT = 1    # layout of NNNN.json (absent in files of al 0.1.0: read as 1)
+BUNDLE_FORMAT = 1      # layout of the bundle dict
+MANIFEST_FORMAT = 2    # layout of NNNN.json: 2 adds the skops twin (absent in al 0.1.0 files: 1)
+
+
+class LegacyModelError(ProjectError):
+    """A model version saved only as a pickle (al 0.1.0): al does not unpickle it."""
+
+    def __init__(self, message: str, version: int):
+        super().__init__(message)
+        self.version = version
 BUNDLE_KEYS = ("estimator", "transformer", "feature_key", "model_name", "classes")
 
 # Bundles already unpickled in this process, by (path, verified sha256): a process running
@@ -45,16 +58,32 @@ class ModelStore:
     def paths(self, version: int) -> tuple[Path, Path]:
         return (self.folder / f"{version:04d}.joblib", self.folder / f"{version:04d}.json")
 
+    def twin_path(self, version: int) -> Path:
+        return self.folder / f"{version:04d}.skops"
+
     def save(self, bundle: dict[str, Any], manifest: dict[str, Any]) -> int:
-        """Write NNNN.joblib then NNNN.json (the manifest makes the version visible).
-        The caller holds the project lock."""
+        """Write NNNN.joblib, NNNN.skops, then NNNN.json (the manifest makes the version
+        visible). The caller holds the project lock."""
         version = (self.latest() or 0) + 1
         jpath, mpath = self.paths(version)
-        digest = atomic_joblib_dump(jpath, {"format": BUNDLE_FORMAT, **bundle})
+        full = {"format": BUNDLE_FORMAT, **bundle}
+        digest = atomic_joblib_dump(jpath, full)
+        twin = safeio.dump(self.twin_path(version), full)
         manifest = {"format": MANIFEST_FORMAT, "version": version, "file": jpath.name,
-                    "sha256": digest, **manifest}
+                    "sha256": digest, "twin": self.twin_path(version).name, "twin_sha256": twin,
+                    **manifest}
         atomic_write_json(mpath, manifest)
         return version
+
+    def add_twin(self, version: int, bundle: dict[str, Any], manifest: dict[str, Any],
+                 note: dict[str, Any]) -> dict[str, Any]:
+        """Give a legacy version its twin (the caller re-fitted ``bundle``); the manifest
+        gains the twin and ``note``. The caller holds the project lock."""
+        twin = safeio.dump(self.twin_path(version), {"format": BUNDLE_FORMAT, **bundle})
+        manifest = {**manifest, "format": MANIFEST_FORMAT, "twin": self.twin_path(version).name,
+                    "twin_sha256": twin, **note}
+        atomic_write_json(self.paths(version)[1], manifest)
+        return manifest
 
     def manifest(self, version: int, read_json) -> dict[str, Any]:
         _, mpath = self.paths(version)
@@ -70,25 +99,27 @@ class ModelStore:
     def write_manifest(self, version: int, manifest: dict[str, Any]) -> None:
         atomic_write_json(self.paths(version)[1], manifest)
 
-    def load(self, version: int, read_json) -> tuple[dict[str, Any], dict[str, Any]]:
-        import joblib
-
+    def load(self, version: int, read_json, trusted: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The bundle of ``version`` from its skops twin (never from the pickle)."""
         jpath, mpath = self.paths(version)
         man = self.manifest(version, read_json)
-        if not jpath.exists():
-            raise IntegrityError(f"{jpath}: missing (its manifest {mpath.name} exists)")
-        if sha256_file(jpath) != man["sha256"]:
+        if not man.get("twin"):
+            raise LegacyModelError(f"{jpath}: model {version:04d} was saved by al 0.1.0 as a pickle only; "
+                                   "al does not load pickles (run 'al retrain')", version)
+        tpath = self.folder / str(man["twin"])
+        if tpath.name != self.twin_path(version).name:
+            raise IntegrityError(f"{mpath}: names a twin {man['twin']!r} that is not this version's")
+        if not tpath.exists():
+            raise IntegrityError(f"{tpath}: missing (its manifest {mpath.name} exists)")
+        if sha256_file(tpath) != man.get("twin_sha256"):
             raise IntegrityError(
-                f"{jpath}: sha256 does not match {mpath.name}; refusing to load a file al did not write"
+                f"{tpath}: sha256 does not match {mpath.name}; refusing to load a file al did not write"
             )
-        key = (str(jpath.resolve()), man["sha256"])
-        if key in _MEMO:  # same file, same verified bytes: skip unpickling again
+        key = (str(tpath.resolve()), man["twin_sha256"])
+        if key in _MEMO:  # same file, same verified bytes: skip loading again
             return _MEMO[key], man
-        try:
-            bundle = joblib.load(jpath)
-        except Exception as exc:  # noqa: BLE001 - corrupt pickle of ours
-            raise IntegrityError(f"{jpath}: cannot be loaded ({type(exc).__name__}: {exc})") from None
-        check_bundle(bundle, jpath)
+        bundle = safeio.load(tpath, trusted)
+        check_bundle(bundle, tpath)
         while len(_MEMO) >= _MEMO_SIZE:
             _MEMO.pop(next(iter(_MEMO)))
         _MEMO[key] = bundle

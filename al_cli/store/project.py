@@ -197,8 +197,10 @@ class Project:
     def load_manifest(self, version: int) -> dict[str, Any]:
         return self.models.manifest(version, self.read_json)
 
-    def load_model(self, version: int) -> tuple[dict[str, Any], dict[str, Any]]:
-        return self.models.load(version, self.read_json)
+    def load_model(self, version: int, trusted: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The bundle of ``version`` (from its skops twin, with ``trusted`` types) and its
+        manifest."""
+        return self.models.load(version, self.read_json, trusted)
 
     def save_model(self, bundle: dict[str, Any], manifest: dict[str, Any]) -> int:
         with self.lock():

@@ -71,7 +71,8 @@ def make_soft_nearest_centroid(params: dict, class_weight, random_state: int) ->
 
 def nearest_centroid_spec() -> ModelSpec:
     return ModelSpec("plugin_nearest_centroid", "soft nearest centroid (test plugin)",
-                     make_soft_nearest_centroid, sparse=False, dense_limit=500, family="centroid")
+                     make_soft_nearest_centroid, sparse=False, dense_limit=500, family="centroid",
+                     trusted_types=("al_test_plugin.SoftNearestCentroid",))
 
 
 # ----------------------------------------------------------------------------- impostors

@@ -1,0 +1,47 @@
+"""Model bundles and fitted transformers in a format that cannot run code: skops.
+
+A pickle (joblib) runs whatever code its bytes name when it is loaded, so a file that
+someone with write access to the project changed could run code as the next user of al.
+al saves what it must load back (the latest model, the feature transform) with skops
+(https://skops.readthedocs.io), which rebuilds objects only from an explicit list of
+trusted types and refuses anything else, and keeps joblib files only for people who
+load a model in Python themselves. Why skops and not our own format: it already knows
+how to save and rebuild every scikit-learn estimator, array and sparse matrix safely.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+from al_cli.errors import IntegrityError
+from al_cli.store.atomic import atomic_target, sha256_file
+
+
+def dump(path: Path, obj: Any) -> str:
+    """Save ``obj`` atomically with skops; returns the sha256 of the file."""
+    import skops.io as sio
+
+    with atomic_target(path) as tmp:
+        sio.dump(obj, tmp)
+        digest = sha256_file(tmp)
+    return digest
+
+
+def load(path: Path, trusted: Iterable[str]) -> Any:
+    """Load a skops file whose every type is trusted by skops itself or in ``trusted``;
+    anything else is refused before a single object is built."""
+    import skops.io as sio
+
+    try:
+        untrusted = set(sio.get_untrusted_types(file=path))
+    except Exception as exc:  # noqa: BLE001 - damaged file: not al's
+        raise IntegrityError(f"{path}: not a readable skops file ({type(exc).__name__}: {exc})") from None
+    refused = sorted(untrusted - set(trusted))
+    if refused:
+        raise IntegrityError(f"{path}: holds types al does not trust ({', '.join(refused[:3])}"
+                             f"{', ...' if len(refused) > 3 else ''}); refusing to load it")
+    try:
+        return sio.load(path, trusted=sorted(untrusted))
+    except Exception as exc:  # noqa: BLE001 - damaged file
+        raise IntegrityError(f"{path}: cannot be loaded ({type(exc).__name__}: {exc})") from None

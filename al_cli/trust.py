@@ -1,0 +1,28 @@
+"""The types al trusts when it loads a model or a feature transform (see
+:mod:`al_cli.store.safeio`): its own classes, and those the configured plugins declare
+(``ModelSpec.trusted_types``, ``ExtractorSpec.trusted_types``). scikit-learn's estimators,
+numpy and scipy types are trusted by skops itself."""
+
+from __future__ import annotations
+
+AL_TYPES = (
+    "numpy.dtype",  # a transformer's dtype=np.float32 parameter
+    "al_cli.features.builtin.TextJoiner",
+    "al_cli.features.builtin.CompactTfidf",
+    "al_cli.models.builtin.EncodedLabels",
+)
+
+
+def trusted_types(cfg) -> list[str]:
+    """al's own types and those of the model and extractors ``cfg`` names."""
+    from al_cli.features.registry import EXTRACTORS
+    from al_cli.models.registry import MODELS
+
+    out = list(AL_TYPES)
+    if cfg.model.name in MODELS:
+        out += MODELS.get(cfg.model.name).trusted_types
+    for kind in ("text", "numeric", "categorical"):
+        name = getattr(cfg.features, kind)
+        if name in EXTRACTORS:
+            out += EXTRACTORS.get(name).trusted_types
+    return sorted(set(out))
