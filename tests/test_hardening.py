@@ -275,3 +275,34 @@ def test_ctrl_c_while_loading_is_one_line():
             "main()\n")
     r = subprocess.run([sys.executable, "-c", code, "status"], capture_output=True, text=True)
     assert r.returncode == 130 and r.stderr == "error: interrupted\n", r.stderr
+
+
+def test_a_read_only_project_is_a_sentence_naming_the_file(cli, project, monkeypatch):
+    real = os.replace
+
+    def read_only(src, dst, *a, **k):
+        raise OSError(errno.EROFS, "Read-only file system", str(dst))
+
+    monkeypatch.setattr(os, "replace", read_only)
+    r = cli("seed", "-p", project, "--size", "3")
+    monkeypatch.setattr(os, "replace", real)
+    assert r.code == 1 and "Traceback" not in r.stderr
+    last = r.stderr.strip().splitlines()[-1]  # (a warning first: the feature cache is skipped)
+    assert last.startswith("error: ") and "queue.csv: Read-only file system; copy the project" in last
+    assert not [p for p in project.iterdir() if p.name.endswith(".tmp")]  # no temp file left
+
+
+def test_markup_in_data_does_not_break_a_terminal_warning(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from al_cli import console as con
+
+    buf = io.StringIO()
+    monkeypatch.setattr(con, "err", Console(file=buf, force_terminal=True, width=200))
+    con.message("warning", "column(s) [/], [bold]x[/bold] and \x1b]0;title\x07 look like free text")
+    con.message("info", "plain [/] info")
+    out = buf.getvalue()
+    assert "[/]" in out and "[bold]x[/bold]" in out and "plain [/] info" in out
+    assert "]0;title" not in out.replace("\x1b[", "") or "\x07" not in out

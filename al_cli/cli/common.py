@@ -142,21 +142,17 @@ def handle(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-_OS_HINTS = {
-    errno.EACCES: "permission denied: check that you may write there (owner, group, mode)",
-    errno.EPERM: "operation not permitted: check the file's owner and mode",
-    errno.ENOSPC: "the disk is full: free some space and run the command again (what was "
-                  "saved before is intact)",
-    errno.EDQUOT: "the disk quota is used up: free some space and run the command again",
-    errno.EROFS: "the file system is read-only: copy the project somewhere writable",
+_OS_HINTS = {  # what to do, after the system's own words for what happened
+    errno.EACCES: "check that you may write there (owner, group, mode)",
+    errno.EPERM: "check the file's owner and mode",
+    errno.ENOSPC: "free some space and run the command again (what was saved before is intact)",
+    errno.EDQUOT: "free some space and run the command again (what was saved before is intact)",
+    errno.EROFS: "copy the project somewhere writable",
     errno.EISDIR: "a folder is where a file should be: move it away",
     errno.ENOTDIR: "a file is where a folder should be: move it away",
-    errno.ENOENT: "not found",
     errno.ELOOP: "a symbolic link is where a file should be: replace it by the file",
-    errno.EEXIST: "exists already",
-    errno.ENAMETOOLONG: "the name is too long",
-    errno.EMFILE: "too many open files",
-    errno.EIO: "input/output error: check the disk",
+    errno.EMFILE: "close other programs or raise the limit (ulimit -n)",
+    errno.EIO: "check the disk",
 }
 
 
@@ -165,7 +161,7 @@ def os_error_sentence(exc: OSError) -> str:
     where = exc.filename if exc.filename is not None else "a file"
     hint = _OS_HINTS.get(exc.errno or -1)
     what = exc.strerror or type(exc).__name__
-    return f"{where}: {what}" + (f"; {hint}" if hint and hint != what.lower() else "")
+    return f"{where}: {what}" + (f"; {hint}" if hint else "")
 
 
 def open_project(project: Optional[Path]):

@@ -63,7 +63,21 @@ def match_ids(ids: pd.Series, pool_ids: set[str]) -> pd.Series:
 def _text(df: pd.DataFrame, col: str, n: int) -> pd.Series:
     if col not in df.columns:
         return pd.Series([""] * n, index=df.index, dtype=object)
-    return unescape_series(df[col].astype(object).where(df[col].notna(), ""))
+    return df[col].astype(object).where(df[col].notna(), "")
+
+
+def _unescaped_ids(ids: pd.Series, pool_ids: set[str]) -> pd.Series:
+    """Ids as al's export wrote them ("'=1" for the id "=1") back to the pool's: the
+    apostrophe goes only when that names a pool id and the id as written does not (only
+    the id column of an export is escaped; labels and notes are typed by the annotator)."""
+    raw_missing = ~ids.isin(pool_ids)
+    if not raw_missing.any():
+        return ids
+    un = unescape_series(ids[raw_missing])
+    hit = un.isin(pool_ids)
+    out = ids.copy()
+    out[un[hit].index] = un[hit]
+    return out
 
 
 def _problems(ids: pd.Series, labels: pd.Series, keep: np.ndarray, pool_ids: set[str],
@@ -79,12 +93,16 @@ def _problems(ids: pd.Series, labels: pd.Series, keep: np.ndarray, pool_ids: set
     first = sub.drop_duplicates("id").set_index("id")["label"]
     clash = sub[sub["label"].to_numpy() != first.reindex(sub["id"]).to_numpy()]
     out: list[tuple[int, str]] = []
-    for mask, fmt in ((empty_id, "row {r}: empty id"), (unknown, "row {r}: unknown id {i!r}"),
-                      (empty_lab, "row {r}: empty label for id {i!r}"),
-                      (bad_lab, "row {r}: label {lab!r} not in the label set (" + ", ".join(allowed) + ")")):
-        for p in np.flatnonzero(keep & mask)[:6]:
-            out.append((p, fmt.format(r=rows[p], i=ids.iloc[p], lab=labels.iloc[p])))
-        out += [(p, "") for p in np.flatnonzero(keep & mask)[6:]]
+    allowed_txt = ", ".join(allowed)
+    describe = (
+        (empty_id, lambda p: f"row {rows[p]}: empty id"),
+        (unknown, lambda p: f"row {rows[p]}: unknown id {ids.iloc[p]!r}"),
+        (empty_lab, lambda p: f"row {rows[p]}: empty label for id {ids.iloc[p]!r}"),
+        (bad_lab, lambda p: f"row {rows[p]}: label {labels.iloc[p]!r} not in the label set ({allowed_txt})"),
+    )
+    for mask, say in describe:
+        where = np.flatnonzero(keep & mask)
+        out += [(p, say(p)) for p in where[:6]] + [(p, "") for p in where[6:]]
     for r in clash.itertuples():
         out.append((r.row - 2, f"row {r.row}: id {r.id!r} given two labels ({first[r.id]!r}, {r.label!r})"))
     out.sort()
@@ -101,8 +119,8 @@ def label_import(proj: Project, file: Path | str, *, annotator: str | None = Non
     annotator = annotator or settings.default_annotator()
     n = len(df)
     pool_ids = set(snap.features.ids.tolist())
-    ids = match_ids(data_mod.normalise_ids(unescape_series(df["id"])), pool_ids)
-    labels = data_mod.canonical_labels(unescape_series(df["label"]), cfg.labels)
+    ids = match_ids(_unescaped_ids(data_mod.normalise_ids(df["id"]), pool_ids), pool_ids)
+    labels = data_mod.canonical_labels(df["label"], cfg.labels)
     keep = ids.isin(set(snap.pending["id"])).to_numpy() if queued_only else np.ones(n, dtype=bool)
     problems = _problems(ids, labels, keep, pool_ids, cfg.labels)
     if problems:

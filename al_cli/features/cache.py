@@ -10,6 +10,7 @@ means a rebuild, never an error and never code run from the folder.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -92,18 +93,22 @@ def _load(folder: Path, man: dict[str, Any], trusted: list[str]) -> PoolFeatures
     shas = man.get("sha256")
     if not isinstance(shas, dict):
         return None
+    import io
+
     try:
-        for part, name in FILES.items():
-            if sha256_file(folder / name) != shas.get(part):
+        data = {}
+        for part, name in FILES.items():  # read once, checked, then loaded from memory
+            data[part] = (folder / name).read_bytes()
+            if hashlib.sha256(data[part]).hexdigest() != shas.get(part):
                 warn(f"{folder / name}: does not match features.json (sha256); rebuilding the cache")
                 return None
         if man.get("sparse"):
-            X = sp.load_npz(folder / FILES["X"]).tocsr()  # allow_pickle=False inside
+            X = sp.load_npz(io.BytesIO(data["X"])).tocsr()  # allow_pickle=False inside
         else:
-            with np.load(folder / FILES["X"], allow_pickle=False) as z:
+            with np.load(io.BytesIO(data["X"]), allow_pickle=False) as z:
                 X = z["X"]
-        ids = np.asarray(json.loads((folder / FILES["ids"]).read_text(encoding="utf-8")), dtype=object)
-        tr = safeio.load(folder / FILES["transformer"], trusted)
+        ids = np.asarray(json.loads(data["ids"].decode("utf-8")), dtype=object)
+        tr = safeio.load(folder / FILES["transformer"], trusted, data["transformer"])
         n_rows = int(man["n_rows"])
         if len(ids) != n_rows or X.shape[0] != n_rows:
             return None

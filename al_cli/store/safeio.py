@@ -28,13 +28,26 @@ def dump(path: Path, obj: Any) -> str:
     return digest
 
 
-def load(path: Path, trusted: Iterable[str]) -> Any:
-    """Load a skops file whose every type is trusted by skops itself or in ``trusted``;
-    anything else is refused before a single object is built."""
+def read_verified(path: Path, sha256: str | None, what: str) -> bytes:
+    """The bytes of ``path``, read once and checked against ``sha256``: what is checked is
+    what is loaded (no file swapped between the check and the load)."""
+    import hashlib
+
+    data = Path(path).read_bytes()
+    if sha256 is None or hashlib.sha256(data).hexdigest() != sha256:
+        raise IntegrityError(f"{path}: sha256 does not match {what}; refusing to load a file al did not write")
+    return data
+
+
+def load(path: Path, trusted: Iterable[str], data: bytes | None = None) -> Any:
+    """Load a skops file (or its verified ``data``) whose every type is trusted by skops
+    itself or in ``trusted``; anything else is refused before a single object is built."""
     import skops.io as sio
 
+    if data is None:
+        data = Path(path).read_bytes()
     try:
-        untrusted = set(sio.get_untrusted_types(file=path))
+        untrusted = set(sio.get_untrusted_types(data=data))
     except Exception as exc:  # noqa: BLE001 - damaged file: not al's
         raise IntegrityError(f"{path}: not a readable skops file ({type(exc).__name__}: {exc})") from None
     refused = sorted(untrusted - set(trusted))
@@ -42,6 +55,6 @@ def load(path: Path, trusted: Iterable[str]) -> Any:
         raise IntegrityError(f"{path}: holds types al does not trust ({', '.join(refused[:3])}"
                              f"{', ...' if len(refused) > 3 else ''}); refusing to load it")
     try:
-        return sio.load(path, trusted=sorted(untrusted))
+        return sio.loads(data, trusted=sorted(untrusted))
     except Exception as exc:  # noqa: BLE001 - damaged file
         raise IntegrityError(f"{path}: cannot be loaded ({type(exc).__name__}: {exc})") from None
