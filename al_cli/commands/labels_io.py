@@ -21,7 +21,7 @@ from al_cli.annotation.views import display_columns
 from al_cli.commands.snapshot import Snapshot
 from al_cli.errors import DataError
 from al_cli.spreadsheet import escape_frame, unescape_series
-from al_cli.store import Project, atomic_write_text, now_iso
+from al_cli.store import LABEL_COLUMNS, Project, atomic_write_text, labellog, now_iso
 from al_cli.store.atomic import check_writable_target, csv_text
 from al_cli.store.pool import read_pool
 
@@ -40,16 +40,30 @@ class ImportResult:
     unchanged: int = 0
 
 
+class PoolIds:
+    """Membership in the pool, from one hash index built once (a set of a million ids
+    passed to ``isin`` is re-hashed on every call)."""
+
+    def __init__(self, ids):
+        self.index = pd.Index(np.asarray(ids, dtype=object))
+
+    def __contains__(self, item) -> bool:
+        return item in self.index
+
+    def mask(self, values: pd.Series) -> np.ndarray:
+        return self.index.get_indexer(values.to_numpy(dtype=object)) >= 0
+
+
 def per_class(eff: pd.DataFrame, labels: list[str]) -> dict[str, int]:
     counts = eff["label"].value_counts()
     return {lab: int(counts.get(lab, 0)) for lab in labels}
 
 
-def match_ids(ids: pd.Series, pool_ids: set[str]) -> pd.Series:
+def match_ids(ids: pd.Series, pool_ids: PoolIds) -> pd.Series:
     """Ids of an outside file matched to the pool's: as written, else an integral number
     written as a float ('7.0' -> '7', a spreadsheet's doing)."""
     mapping = {}
-    for v in pd.unique(ids[~ids.isin(pool_ids)]):
+    for v in pd.unique(ids[~pool_ids.mask(ids)]):
         if v:
             try:
                 f = float(v)
@@ -66,26 +80,26 @@ def _text(df: pd.DataFrame, col: str, n: int) -> pd.Series:
     return df[col].astype(object).where(df[col].notna(), "")
 
 
-def _unescaped_ids(ids: pd.Series, pool_ids: set[str]) -> pd.Series:
+def _unescaped_ids(ids: pd.Series, pool_ids: PoolIds) -> pd.Series:
     """Ids as al's export wrote them ("'=1" for the id "=1") back to the pool's: the
     apostrophe goes only when that names a pool id and the id as written does not (only
     the id column of an export is escaped; labels and notes are typed by the annotator)."""
-    raw_missing = ~ids.isin(pool_ids)
+    raw_missing = ~pool_ids.mask(ids)
     if not raw_missing.any():
         return ids
     un = unescape_series(ids[raw_missing])
-    hit = un.isin(pool_ids)
+    hit = pool_ids.mask(un)
     out = ids.copy()
     out[un[hit].index] = un[hit]
     return out
 
 
-def _problems(ids: pd.Series, labels: pd.Series, keep: np.ndarray, pool_ids: set[str],
+def _problems(ids: pd.Series, labels: pd.Series, keep: np.ndarray, pool_ids: PoolIds,
               allowed: list[str]) -> list[str]:
     """Every bad row of the import (1-based file rows, header = row 1)."""
     rows = np.arange(len(ids)) + 2
     empty_id = (ids == "").to_numpy()
-    unknown = ~ids.isin(pool_ids).to_numpy() & ~empty_id
+    unknown = ~pool_ids.mask(ids) & ~empty_id
     empty_lab = (labels == "").to_numpy() & ~empty_id & ~unknown
     bad_lab = ~labels.isin(allowed).to_numpy() & ~empty_id & ~unknown & ~empty_lab
     ok = keep & ~(empty_id | unknown | empty_lab | bad_lab)
@@ -118,9 +132,11 @@ def label_import(proj: Project, file: Path | str, *, annotator: str | None = Non
     data_mod.check_columns(df, ["id", "label"], Path(where), "required")
     annotator = annotator or settings.default_annotator()
     n = len(df)
-    pool_ids = set(snap.features.ids.tolist())
-    ids = match_ids(_unescaped_ids(data_mod.normalise_ids(df["id"]), pool_ids), pool_ids)
-    labels = data_mod.canonical_labels(df["label"], cfg.labels)
+    pool_ids = PoolIds(snap.pool_ids)
+    # object dtype: isin() against a set of a million ids is slow on arrow strings
+    raw_ids = data_mod.normalise_ids(df["id"]).astype(object)
+    ids = match_ids(_unescaped_ids(raw_ids, pool_ids), pool_ids)
+    labels = data_mod.canonical_labels(df["label"], cfg.labels).astype(object)
     keep = ids.isin(set(snap.pending["id"])).to_numpy() if queued_only else np.ones(n, dtype=bool)
     problems = _problems(ids, labels, keep, pool_ids, cfg.labels)
     if problems:
@@ -142,11 +158,12 @@ def label_import(proj: Project, file: Path | str, *, annotator: str | None = Non
                                                                    == new["note"].to_numpy())
     unchanged = int(same.sum())
     new = new[~same]
-    t, rnd = now_iso(), snap.round
-    rows = [{"id": i, "label": lab, "annotator": a, "time": t, "round": rnd, "seconds": "", "note": nt,
-             "status": "labeled"} for i, lab, a, nt in new.itertuples(index=False, name=None)]
-    written = proj.append_labels(rows)
-    snap.add_label_rows(rows)
+    frame = pd.DataFrame({"id": new["id"].to_numpy(object), "label": new["label"].to_numpy(object),
+                          "annotator": new["annotator"].to_numpy(object), "time": now_iso(),
+                          "round": str(snap.round), "seconds": "", "note": new["note"].to_numpy(object),
+                          "status": "labeled"}, columns=LABEL_COLUMNS)
+    written = proj.append_encoded(labellog.encode_frame(frame), len(frame))
+    snap.add_label_frame(frame)
     eff = snap.known_labels
     return ImportResult(where, written, int((~keep).sum()), annotator, len(eff),
                         per_class(eff, cfg.labels), len(snap.pending), unchanged)

@@ -57,8 +57,14 @@ class Snapshot:
 
     def add_label_rows(self, rows: list[dict[str, Any]]) -> None:
         """Rows just appended to labels.csv, applied to this snapshot."""
+        self._add(labellog.frame_of(rows))
+
+    def add_label_frame(self, frame: pd.DataFrame) -> None:
+        """A frame of LABEL_COLUMNS strings just appended to labels.csv, applied."""
+        self._add(labellog._typed(frame.copy()))
+
+    def _add(self, new: pd.DataFrame) -> None:
         log = self.log
-        new = labellog.frame_of(rows)
         frame = new if log.frame.empty else pd.concat([log.frame, new], ignore_index=True)
         self.__dict__["log"] = labellog.LabelLog(frame, log.skipped_lines)
         for name in ("labels", "known_labels", "labeled_ids", "training", "available"):
@@ -109,6 +115,23 @@ class Snapshot:
         from al_cli.features.cache import load_features
 
         return load_features(self.proj)
+
+    @cached_property
+    def pool_ids(self) -> np.ndarray:
+        """The pool ids, in pool order: from the cache without loading the features when
+        it is current."""
+        if "features" in self.__dict__:
+            return self.features.ids
+        from al_cli.features.cache import load_ids
+
+        ids = load_ids(self.proj)
+        if ids is not None:
+            return ids
+        id_col = self.cfg.data.id_column
+        if id_col:  # one column of the pool, not its features
+            col = data_mod.read_column(self.proj.pool_path, id_col, "id", as_str=True)
+            return data_mod.normalise_ids(col).to_numpy(dtype=object)
+        return self.features.ids
 
     @cached_property
     def positions(self) -> pd.Series:

@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from al_cli.errors import AlError, DataError
-from al_cli.features.transform import PoolFeatures, feature_config_key, fit_transform, pool_file_key
+from al_cli.features.keys import PoolFeatures, feature_config_key, pool_file_key
 from al_cli.report import warn
 from al_cli.store import atomic_write_json, now_iso, safeio, sha256_file
 from al_cli.store.atomic import atomic_target
@@ -56,6 +56,8 @@ def load_features(proj) -> PoolFeatures:
             if pf is not None:
                 _memo_put(manifest_file, stamp, pf)
                 return pf
+    from al_cli.features.transform import fit_transform
+
     df, ids = read_pool(proj)
     tr, X = fit_transform(df, cfg, str(path))
     key = data_mod.row_digest(df)[:16] + feature_config_key(cfg)
@@ -66,6 +68,28 @@ def load_features(proj) -> PoolFeatures:
     except OSError as exc:
         warn(f"{proj.cache_dir}: cannot write the feature cache ({exc.strerror or exc}); continuing without it")
     return PoolFeatures(ids_arr, X, tr, key, len(df), cached=False)
+
+
+def load_ids(proj) -> np.ndarray | None:
+    """The pool ids from the cache when it is current (ids.json checked against the
+    manifest), without loading the matrix or the transform; None when it is not."""
+    cfg = proj.config
+    path = proj.pool_path
+    manifest_file = proj.cache_dir / "features.json"
+    try:
+        if not path.exists() or not manifest_file.exists():
+            return None
+        man = _read_manifest(manifest_file)
+        stamp = pool_file_key(path) + "|" + feature_config_key(cfg)
+        if man.get("stamp") != stamp or man.get("format") != CACHE_FORMAT:
+            return None
+        data = (proj.cache_dir / FILES["ids"]).read_bytes()
+        if hashlib.sha256(data).hexdigest() != (man.get("sha256") or {}).get("ids"):
+            return None
+        ids = np.asarray(json.loads(data.decode("utf-8")), dtype=object)
+        return ids if len(ids) == int(man.get("n_rows", -1)) else None
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def _save(folder: Path, manifest_file: Path, stamp: str, ids, X, tr, key: str, n_rows: int) -> None:

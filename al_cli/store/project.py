@@ -99,6 +99,13 @@ class Project:
         with self.lock():
             return labellog.append(self.labels_path, rows)
 
+    def append_encoded(self, data: bytes, count: int) -> int:
+        """Append ``count`` records already encoded (labellog.encode_frame), under the lock."""
+        if not count:
+            return 0
+        with self.lock():
+            return labellog.append(self.labels_path, [], data, count)
+
     def read_label_log(self) -> labellog.LabelLog:
         return labellog.read(self.labels_path)
 

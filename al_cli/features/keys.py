@@ -1,0 +1,65 @@
+"""The identity of the pool file and of the feature settings, and what the pool's
+features are: no scikit-learn here, so a command that needs only the pool ids (an import)
+or a cache check loads nothing heavy."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+FEATURE_FORMAT = 1
+DEFAULT_EXTRACTORS = {"text": "tfidf", "numeric": "standard", "categorical": "onehot"}
+
+
+def feature_config_key(cfg) -> str:
+    d = cfg.data
+    body = {"format": FEATURE_FORMAT, "id": d.id_column, "text": d.text_columns,
+            "features": d.feature_columns}
+    extractors = {k: getattr(cfg.features, k) for k in ("text", "numeric", "categorical")}
+    if extractors != DEFAULT_EXTRACTORS:  # keys of al 0.1.0 projects stay as they were
+        body["extractors"] = extractors
+    payload = json.dumps(body, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+SAMPLE_BLOCKS = 64
+BLOCK = 4096
+
+
+def content_sample(path: Path, size: int) -> str:
+    """sha256 of the file's first and last 64 KB and 64 blocks spread between them: an
+    edit that keeps the size and the modification time is still noticed (almost always),
+    at the cost of reading ~400 KB, whatever the file's size."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        if size <= 2 * 65536 + SAMPLE_BLOCKS * BLOCK:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+            return h.hexdigest()[:16]
+        h.update(fh.read(65536))
+        step = (size - 2 * 65536) // SAMPLE_BLOCKS
+        for i in range(SAMPLE_BLOCKS):
+            fh.seek(65536 + i * step)
+            h.update(fh.read(BLOCK))
+        fh.seek(size - 65536)
+        h.update(fh.read(65536))
+    return h.hexdigest()[:16]
+
+
+def pool_file_key(path: Path) -> str:
+    """The identity of the pool file as the feature cache knows it: path, size, mtime and
+    a sample of its content."""
+    st = Path(path).stat()
+    return f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}|{content_sample(path, st.st_size)}"
+
+
+@dataclass
+class PoolFeatures:
+    ids: object              # numpy array of str ids, pool order
+    X: object                # ndarray (float32) or CSR
+    transformer: object      # fitted sklearn ColumnTransformer
+    key: str                 # identity of the fitted transformer (pool content + config)
+    n_rows: int
+    cached: bool = False     # True when loaded from cache/ instead of being rebuilt
