@@ -305,3 +305,23 @@ def test_markup_in_data_does_not_break_a_terminal_warning(monkeypatch):
     out = buf.getvalue()
     assert "[/]" in out and "[bold]x[/bold]" in out and "plain [/] info" in out
     assert "]0;title" not in out.replace("\x1b[", "") or "\x07" not in out
+
+
+def test_a_full_disk_while_writing_the_queue_names_the_queue(cli, project, monkeypatch):
+    from pathlib import Path as P
+
+    real = P.write_bytes
+
+    def full(self, data):
+        if self.name.startswith(".queue.csv."):
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real(self, data)
+
+    monkeypatch.setattr(P, "write_bytes", full)
+    r = cli("seed", "-p", project, "--size", "3")
+    monkeypatch.setattr(P, "write_bytes", real)
+    last = r.stderr.strip().splitlines()[-1]
+    assert r.code == 1 and last.startswith("error: ") and "Traceback" not in r.stderr
+    assert "queue.csv: No space left on device; free some space" in last and ".tmp" not in last
+    assert not (project / "queue.csv").exists()
+    assert not [p for p in project.iterdir() if p.name.endswith(".tmp")]
