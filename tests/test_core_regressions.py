@@ -198,3 +198,15 @@ def test_al_debug_values(monkeypatch, value, on):
 
     monkeypatch.setenv("AL_DEBUG", value)
     assert settings.debug() is on
+
+
+def test_zero_shares_are_usage_errors(cli, project, tmp_path):
+    r = cli("seed", "-p", project, "--fraction", "0")
+    assert r.code == 2 and "(0, 1]" in r.stderr
+    r = cli("simulate", tmp_path / "validation.csv", "--test-size", "0")
+    assert r.code == 2 and "(0, 1)" in r.stderr
+
+
+def test_simulate_lists_only_the_files_columns(cli, tmp_path):
+    pd.DataFrame({"x": range(10), "y": range(10)}).to_csv(tmp_path / "d.csv", index=False)
+    one_error_line(cli("simulate", tmp_path / "d.csv", "--label-column", "kind"), "columns: x, y)")

@@ -95,10 +95,14 @@ def spec_choice(value: Any) -> Any:
     return value
 
 
-def between(lo: float, hi: float, hi_open: bool = False) -> Callable[[Any], Any]:
+def between(lo: float, hi: float, hi_open: bool = False, lo_open: bool = False) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
-        if value is not None and not (lo <= value and (value < hi if hi_open else value <= hi)):
-            raise typer.BadParameter(f"{value:g} is not in [{lo:g}, {hi:g}{')' if hi_open else ']'}")
+        if value is None:
+            return value
+        above = lo < value if lo_open else lo <= value
+        if not (above and (value < hi if hi_open else value <= hi)):
+            raise typer.BadParameter(f"{value:g} is not in {'(' if lo_open else '['}{lo:g}, "
+                                     f"{hi:g}{')' if hi_open else ']'}")
         return value
 
     return check

@@ -83,7 +83,7 @@ def init(
 def seed(
     project: Optional[Path] = ProjectOpt,
     size: Optional[int] = typer.Option(None, "--size", "-n", min=1, help="Rows in the first batch (default: batch_size in al.yaml)."),
-    fraction: Optional[float] = typer.Option(None, "--fraction", callback=between(0, 1), help="Or a share of the pool, e.g. 0.02."),
+    fraction: Optional[float] = typer.Option(None, "--fraction", callback=between(0, 1, lo_open=True), help="Or a share of the pool, e.g. 0.02."),
     strategy: str = typer.Option("kmeans", "--strategy", callback=choice(SEED_STRATEGIES), help="kmeans (rows nearest k-means centres: coverage) or random."),
     validation_size: int = typer.Option(0, "--validation-size", min=0, help="Also queue a random audit sample of M rows, labeled like any batch but kept out of training."),
     force: bool = typer.Option(False, "--force", help="Seed again even though labels or a queue exist."),

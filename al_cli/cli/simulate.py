@@ -47,7 +47,7 @@ def simulate(
     batch: int = typer.Option(10, "--batch", min=1, help="Labels per round."),
     rounds: int = typer.Option(20, "--rounds", min=0, help="Query rounds after the initial labels (R + 1 curve points)."),
     repeats: int = typer.Option(5, "--repeats", min=1, help="Repeats; repeat k splits and seeds with k."),
-    test_size: float = typer.Option(0.3, "--test-size", callback=between(0, 1, hi_open=True), help="Share of rows held out (stratified) to measure each model."),
+    test_size: float = typer.Option(0.3, "--test-size", callback=between(0, 1, hi_open=True, lo_open=True), help="Share of rows held out (stratified) to measure each model."),
     model: str = typer.Option("logistic_regression", "--model", callback=choice(model_names), help=names_help(model_names())),
     out: Path = typer.Option(Path("simulation"), "--out", help="Folder for curves.csv, summary.json and learning_curves.png."),
     n_jobs: int = typer.Option(1, "--n-jobs", help="Parallel workers (joblib); -1 for every core."),

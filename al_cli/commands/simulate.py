@@ -140,7 +140,8 @@ def load_data(paths: list[Path] | Path, *, label_column: str = "label", id_colum
         else:
             df[label_column] = joined.to_numpy()
     if label_column not in df.columns:
-        shown = ", ".join(map(str, list(df.columns)[:12]))
+        own = [c for c in df.columns if c != ID_FALLBACK and not str(c).endswith("_" + ID_FALLBACK)]
+        shown = ", ".join(map(str, own[:12]))
         raise DataError(f"{source}: label column '{label_column}' not found (columns: {shown})")
     for what, cols in (("text", text_columns), ("feature", feature_columns or [])):
         if label_column in cols or id_column in cols:
