@@ -210,3 +210,21 @@ def test_zero_shares_are_usage_errors(cli, project, tmp_path):
 def test_simulate_lists_only_the_files_columns(cli, tmp_path):
     pd.DataFrame({"x": range(10), "y": range(10)}).to_csv(tmp_path / "d.csv", index=False)
     one_error_line(cli("simulate", tmp_path / "d.csv", "--label-column", "kind"), "columns: x, y)")
+
+
+def test_retrain_fits_only_when_something_changed(cli, project, tmp_path):
+    assert cli("seed", "-p", project, "--size", "12").code == 0
+    assert cli("label", "-p", project, "--import", tmp_path / "answers.csv", "--queued-only").code == 0
+    assert cli("retrain", "-p", project, "--json").json()["model_version"] == 1
+    same = cli("retrain", "-p", project, "--json").json()
+    assert same["model_version"] == 1 and same["refitted"] is False and same["seconds"] == 0
+    assert cli("retrain", "-p", project, "--force", "--json").json()["model_version"] == 2
+    y = project / "al.yaml"
+    y.write_text(y.read_text().replace("class_weight: balanced", "class_weight: null"))
+    assert cli("retrain", "-p", project, "--json").json()["model_version"] == 3  # settings changed
+    assert cli("query", "-p", project, "--size", "5").code == 0
+    assert cli("label", "-p", project, "--import", tmp_path / "answers.csv", "--queued-only").code == 0
+    r = cli("retrain", "-p", project, "--json").json()
+    assert r["model_version"] == 4 and r["refitted"] is True and r["n_labeled"] == 17
+    hist = pd.read_csv(project / "history.csv")
+    assert (hist["event"] == "retrain").sum() == 4

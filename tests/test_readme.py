@@ -51,3 +51,30 @@ def test_simulate_example_runs_as_shown(cli, tmp_path):
     assert r.code == 0, r.stderr
     for f in ("curves.csv", "summary.json", "learning_curves.png"):
         assert (tmp_path / "sim" / f).exists()
+
+
+def test_the_scripted_loop_ends_without_a_terminal(sample, tmp_path):
+    """The README's loop, run exactly as printed by a shell with no terminal: 'al label'
+    cannot ask anyone, so the loop stops at once instead of spinning (and adds no model)."""
+    import os
+    import subprocess
+    import sys
+
+    text = README.read_text()
+    loop = next(ln.strip() for ln in text.splitlines() if ln.strip().startswith("until al evaluate"))
+    cwd = sample("penguins")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "al").write_text(f"#!/bin/sh\nexec {sys.executable} -m al_cli \"$@\"\n")
+    (bindir / "al").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}", "AL_ANNOTATOR": "loop", "NO_COLOR": "1"}
+    setup = ("al init project --data pool.csv --id-column id --labels Adelie,Chinstrap,Gentoo "
+             "--validation validation.csv --label-column label && cd project && al seed --size 8 && "
+             "al label --import ../answers.csv --queued-only && al retrain")
+    r = subprocess.run(["bash", "-c", f"{setup} && {loop}"], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=300)
+    assert "no terminal to label in" in r.stderr, r.stderr
+    assert sorted(p.name for p in (cwd / "project" / "models").glob("*.json")) == ["0001.json"]
+    r = subprocess.run(["bash", "-c", "al retrain && al retrain --json"], cwd=cwd / "project", env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "model 0001 is current" in r.stdout and '"refitted": false' in r.stdout

@@ -179,13 +179,22 @@ def label(
 # ----------------------------------------------------------------------------- retrain
 @app.command(epilog="Example: al retrain --json")
 @handle
-def retrain(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> None:
-    """Fit a new model version on every label so far (models/NNNN.joblib + NNNN.json)."""
+def retrain(
+    project: Optional[Path] = ProjectOpt,
+    force: bool = typer.Option(False, "--force", help="Fit a new version even when the latest model was fitted on exactly these labels and settings."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Fit a new model version on every label so far (models/NNNN.joblib + NNNN.json);
+    nothing when no label or setting changed since the latest model (exit 0)."""
     from al_cli import api
 
-    res = api.retrain(open_project(project))
+    res = api.retrain(open_project(project), force=force)
     if json_out:
         con.print_json(api.as_dict(res))
+        return
+    if not res.refitted:
+        con.line(f"model {res.model_version:04d} is current: no label or setting changed since it was "
+                 f"fitted on {res.n_labeled} labels (--force fits a new version anyway)")
         return
     con.line(f"model {res.model_version:04d}: {res.model} on {res.n_labeled} labels "
              f"({counts(res.class_counts)}) in {res.seconds:.2f}s -> {res.path}")
@@ -196,7 +205,7 @@ def retrain(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> N
 
 # ----------------------------------------------------------------------------- evaluate
 @app.command(epilog="Examples: al evaluate\n"
-             "until al evaluate --stop-at 0.95; do al score && al query && al label; al retrain; done")
+             "until al evaluate --stop-at 0.95; do [ $? -eq 3 ] || break; al score && al query && al label && al retrain || break; done")
 @handle
 def evaluate(
     project: Optional[Path] = ProjectOpt,

@@ -26,6 +26,24 @@ class RetrainResult:
     seconds: float
     path: str
     excluded_audit: int
+    refitted: bool = True  # False: the latest model was already fitted on exactly these labels
+
+
+def is_current(snap: Snapshot, man: dict, eff) -> bool:
+    """Whether a model's manifest says it was fitted on exactly these training labels,
+    with this model configuration, on features of this pool and feature settings."""
+    cfg = snap.cfg
+    used = man.get("labels_used")
+    if not isinstance(used, list):
+        return False
+    try:
+        before = {(str(d["id"]), str(d["label"])) for d in used}
+    except (KeyError, TypeError):
+        return False
+    model = {"name": cfg.model.name, "class_weight": cfg.model.class_weight, "params": cfg.model.params}
+    return (before == set(zip(eff["id"].astype(str), eff["label"].astype(str))) and len(before) == len(eff)
+            and man.get("model") == model and man.get("random_state") == cfg.random_state
+            and man.get("feature_key") == snap.features.key)
 
 
 def fit_bundle(snap: Snapshot, pos: np.ndarray, y: np.ndarray) -> dict:
@@ -57,7 +75,10 @@ def refit_legacy(snap: Snapshot, version: int) -> tuple[dict, dict]:
     return {"format": 1, **bundle}, man
 
 
-def retrain(proj: Project) -> RetrainResult:
+def retrain(proj: Project, *, force: bool = False) -> RetrainResult:
+    """A new model version on every training label; none when the latest model was fitted
+    on exactly these labels and settings (a scripted loop that retrains after a failed
+    labeling step must not add a version per turn), unless ``force``."""
     import joblib
     import scipy
     import sklearn
@@ -74,6 +95,11 @@ def retrain(proj: Project) -> RetrainResult:
             f"only one class labeled so far ({classes[0]!r}, {len(y)} label(s)); a model needs at "
             "least two: label more rows ('al query --strategy random' helps find other classes)"
         )
+    latest = snap.latest_version
+    if not force and latest is not None and is_current(snap, proj.load_manifest(latest), eff):
+        counts = {c: int((y == c).sum()) for c in classes}
+        return RetrainResult(latest, len(y), counts, cfg.model.name, 0.0, str(proj.model_paths(latest)[0]),
+                             n_audit, refitted=False)
     t0 = time.perf_counter()
     bundle = fit_bundle(snap, pos, y)
     est = bundle["estimator"]
