@@ -279,8 +279,28 @@ def header(version: int) -> str:
                          text=kind("text"), numeric=kind("numeric"), categorical=kind("categorical"))
 
 
+_YAML_BREAKS = ("\x85", "\u2028", "\u2029")  # line breaks to YAML that PyYAML writes raw
+
+
+def _strings(obj):
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _strings(k)
+            yield from _strings(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _strings(v)
+
+
 def dump(cfg: Config) -> str:
-    body = yaml.safe_dump(cfg.to_dict(), sort_keys=False, allow_unicode=True)
+    """al.yaml's text. Non-ASCII text is written as is, unless some value holds a character
+    YAML reads as a line break (NEL, U+2028, U+2029): PyYAML would write it raw and fold it
+    into a space on reading, so then every non-ASCII character is escaped instead."""
+    data = cfg.to_dict()
+    readable = not any(b in s for s in _strings(data) for b in _YAML_BREAKS)
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=readable)
     return header(cfg.schema_version) + body
 
 

@@ -22,13 +22,26 @@ from al_cli import settings
 from al_cli.errors import AlError
 from al_cli.report import set_reporter
 
+def examples(*lines: str) -> str:
+    """A help epilog whose example commands keep their lines ('\\b' stops click from
+    re-wrapping the paragraph)."""
+    return "Examples:\n\n\b\n" + "\n".join(lines)
+
+
 app = typer.Typer(
     name="al",
     help="Active learning with a human in the loop: the model asks for the labels it needs most.\n\n"
     "The loop: al init -> al seed -> al label -> al retrain -> al evaluate -> al score -> "
-    "al query -> al label -> ...  Run 'al status' to see where a project stands.",
+    "al query -> al label -> ...  Run 'al status' to see where a project stands.\n\n"
+    "\b\nExit codes:\n"
+    "  0    done\n"
+    "  1    an error you can fix (one 'error: ...' line on stderr)\n"
+    "  2    a usage error (a wrong option or value)\n"
+    "  3    al evaluate with a stopping rule: not reached yet\n"
+    "  130  interrupted (ctrl-C)\n\n"
+    "Shell completion: al --install-completion (bash, zsh, fish).",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -168,6 +181,27 @@ def os_error_sentence(exc: OSError) -> str:
     return f"{where}: {what}" + (f"; {hint}" if hint else "")
 
 
+def hint(root: Path | str | None, command: str, *rest: str) -> None:
+    """'next: al COMMAND [-p DIR] ...' on stderr (stdout is for data), with -p when the
+    current folder is not inside the project, so the hint works as printed where it is
+    printed."""
+    import os
+
+    parts = ["al", command]
+    if root is not None:
+        root = Path(root)
+        try:
+            here = Path(os.getcwd()).resolve()
+            inside = here == root.resolve() or root.resolve() in here.parents
+        except OSError:  # the current folder was deleted
+            inside = False
+        if not inside:
+            import shlex
+
+            parts += ["-p", shlex.quote(str(root))]
+    con.message("info", "next: " + " ".join([*parts, *rest]))
+
+
 def open_project(project: Optional[Path]):
     from al_cli.store import Project
 
@@ -204,4 +238,4 @@ def model_names() -> list[str]:
 
 
 __all__ = ["app", "ProjectOpt", "JsonOpt", "split", "choice", "between", "handle", "open_project",
-           "counts", "names_help", "strategy_names", "model_names", "spec_choice"]
+           "counts", "names_help", "strategy_names", "model_names", "spec_choice", "examples", "hint"]

@@ -20,7 +20,9 @@ from al_cli.cli.common import (
     between,
     choice,
     counts,
+    examples,
     handle,
+    hint,
     model_names,
     names_help,
     open_project,
@@ -33,8 +35,8 @@ from al_cli.strategies.registry import DIVERSITY, SEED_STRATEGIES
 
 
 # ----------------------------------------------------------------------------- init
-@app.command(epilog="Example: al init moderation --data posts.csv --id-column post_id "
-             "--text-column body --labels ok,spam,abuse --validation held_out.csv --label-column label")
+@app.command(epilog=examples("al init moderation --data posts.csv --id-column post_id --text-column body "
+                             "--labels ok,spam,abuse --validation held_out.csv --label-column label"))
 @handle
 def init(
     directory: Path = typer.Argument(..., help="Project folder to create."),
@@ -74,11 +76,11 @@ def init(
         con.line(f"  features: {shown}")
     if res.validation:
         con.line(f"  validation: {res.validation} ({res.n_validation} rows)")
-    con.line(f"next: al seed -p {res.path} --size {batch_size}")
+    hint(res.path, "seed", "--size", str(batch_size))
 
 
 # ----------------------------------------------------------------------------- seed
-@app.command(epilog="Example: al seed --size 40 --validation-size 100")
+@app.command(epilog=examples("al seed --size 40 --validation-size 100", "al seed --fraction 0.02 --strategy random"))
 @handle
 def seed(
     project: Optional[Path] = ProjectOpt,
@@ -94,12 +96,13 @@ def seed(
 
     if size is not None and fraction is not None:
         raise typer.BadParameter("give --size or --fraction, not both")
-    res = api.seed(open_project(project), size=size, fraction=fraction, strategy=strategy,
+    proj = open_project(project)
+    res = api.seed(proj, size=size, fraction=fraction, strategy=strategy,
                   validation_size=validation_size, force=force)
-    _batch_out(res, json_out)
+    _batch_out(res, json_out, root=proj.root)
 
 
-def _batch_out(res: Any, json_out: bool, explain: bool = False) -> None:
+def _batch_out(res: Any, json_out: bool, explain: bool = False, root: Path | None = None) -> None:
     from al_cli import api
 
     if json_out:
@@ -116,12 +119,13 @@ def _batch_out(res: Any, json_out: bool, explain: bool = False) -> None:
         con.table("why these rows", ["id", "score", "final", "cluster", "random", "cost", "reason"],
                   [[r["id"], r["score"], r["final_score"], r["cluster"], r["random_pick"], r["cost"], r["reason"]]
                    for r in res.explain])
-    con.line("next: al label")
+    hint(root, "label")
 
 
 # ----------------------------------------------------------------------------- label
-@app.command(epilog="Examples: al label            (interactive, in a terminal)\n"
-             "al label --import answers.csv --annotator ana\nal label --export batch.csv")
+@app.command(epilog=examples("al label                      (interactive, in a terminal)",
+                             "al label --import answers.csv --annotator ana",
+                             "al label --export batch.csv   (or - for standard output)"))
 @handle
 def label(
     project: Optional[Path] = ProjectOpt,
@@ -177,7 +181,7 @@ def label(
 
 
 # ----------------------------------------------------------------------------- retrain
-@app.command(epilog="Example: al retrain --json")
+@app.command(epilog=examples("al retrain --json", "al retrain --force   (refit although nothing changed)"))
 @handle
 def retrain(
     project: Optional[Path] = ProjectOpt,
@@ -188,7 +192,8 @@ def retrain(
     nothing when no label or setting changed since the latest model (exit 0)."""
     from al_cli import api
 
-    res = api.retrain(open_project(project), force=force)
+    proj = open_project(project)
+    res = api.retrain(proj, force=force)
     if json_out:
         con.print_json(api.as_dict(res))
         return
@@ -200,12 +205,13 @@ def retrain(
              f"({counts(res.class_counts)}) in {res.seconds:.2f}s -> {res.path}")
     if res.excluded_audit:
         con.line(f"  {res.excluded_audit} audit label(s) held out for evaluation")
-    con.line("next: al evaluate")
+    hint(proj.root, "evaluate")
 
 
 # ----------------------------------------------------------------------------- evaluate
-@app.command(epilog="Examples: al evaluate\n"
-             "until al evaluate --stop-at 0.95; do [ $? -eq 3 ] || break; al score && al query && al label && al retrain || break; done")
+@app.command(epilog=examples("al evaluate", "al evaluate --stop-at 0.9 --metric macro_f1 --json",
+                             "until al evaluate --stop-at 0.95; do [ $? -eq 3 ] || break; al score && al query "
+                             "&& al label && al retrain || break; done"))
 @handle
 def evaluate(
     project: Optional[Path] = ProjectOpt,
@@ -241,26 +247,28 @@ def evaluate(
 
 
 # ----------------------------------------------------------------------------- score
-@app.command(epilog="Example: al score --json")
+@app.command(epilog=examples("al score", "al score --json"))
 @handle
 def score(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> None:
     """Score every unlabeled row with the latest model into scores.csv."""
     from al_cli import api
 
-    res = api.score(open_project(project))
+    proj = open_project(project)
+    res = api.score(proj)
     if json_out:
         con.print_json(api.as_dict(res))
         return
     con.line(f"scored {res.n_scored} rows with model {res.model_version:04d} -> {res.path} "
              f"(mean entropy {res.mean_entropy:.3f}; features {'from cache' if res.features_cached else 'built'})")
     con.line(f"  predicted: {counts(res.predicted_counts)}")
-    con.line("next: al query")
+    hint(proj.root, "query")
 
 
 # ----------------------------------------------------------------------------- query
-@app.command(epilog="Examples: al query --size 20\n"
-             "al query --strategy margin --diversity kmeans --random-fraction 0.1 --explain\n"
-             "al query --strategy entropy --diversity none --random-fraction 0   (the base score alone)")
+@app.command(epilog=examples("al query --size 20",
+                             "al query --strategy margin --diversity kmeans --random-fraction 0.1 --explain",
+                             "al query --strategy margin+kcenter+rf0.2",
+                             "al query --strategy entropy --diversity none --random-fraction 0   (the base score alone)"))
 @handle
 def query(
     project: Optional[Path] = ProjectOpt,
@@ -277,13 +285,14 @@ def query(
     """Choose the next batch from the scores into queue.csv (replaces the unanswered batch)."""
     from al_cli import api
 
-    res = api.query(open_project(project), size=size, strategy=strategy, diversity=diversity, density=density,
+    proj = open_project(project)
+    res = api.query(proj, size=size, strategy=strategy, diversity=diversity, density=density,
                    random_fraction=random_fraction, cost_column=cost_column, cost=cost)
-    _batch_out(res, json_out, explain)
+    _batch_out(res, json_out, explain, root=proj.root)
 
 
 # ----------------------------------------------------------------------------- status
-@app.command(epilog="Example: al status --json")
+@app.command(epilog=examples("al status", "al status --json"))
 @handle
 def status(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> None:
     """Labels so far, the queue, the model, the last metrics, and the next command."""

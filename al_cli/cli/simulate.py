@@ -14,6 +14,7 @@ from al_cli.cli.common import (
     app,
     between,
     choice,
+    examples,
     handle,
     model_names,
     names_help,
@@ -25,9 +26,9 @@ from al_cli.strategies.registry import DIVERSITY, SEED_STRATEGIES
 
 
 # ----------------------------------------------------------------------------- simulate
-@app.command(epilog="Examples: al simulate data.csv --label-column species --repeats 5\n"
-             "al simulate pool.csv validation.csv --answers answers.csv --id-column id "
-             "--strategy entropy,margin+kcenter,entropy+rf0 --n-jobs 2 --out sim")
+@app.command(epilog=examples("al simulate data.csv --label-column species --repeats 5",
+                             "al simulate pool.csv validation.csv --answers answers.csv --id-column id "
+                             "--strategy entropy,margin+kcenter,entropy+rf0 --n-jobs 2 --out sim"))
 @handle
 def simulate(
     data: List[Path] = typer.Argument(..., help="Labeled CSV/Parquet file(s); several files are stacked (same columns)."),
