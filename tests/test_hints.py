@@ -45,3 +45,22 @@ def test_each_hint_runs_as_printed(cli, tmp_path, tabular_csv, where):
         assert r.code == 0, (argv, r.stderr)
     r = cli("status", cwd=tmp_path / "proj")
     assert "next: al label" in r.stdout  # status reports its hint as data, on stdout
+
+
+def test_blank_labels_are_unanswered_rows_and_an_empty_export_says_so(cli, project, tmp_path):
+    assert cli("seed", "-p", project, "--size", "4").code == 0
+    assert cli("label", "-p", project, "--export", tmp_path / "b.csv").code == 0
+    import pandas as pd
+
+    b = pd.read_csv(tmp_path / "b.csv", dtype=str, keep_default_na=False)
+    b.loc[:1, "label"] = "a"  # two answered, two left blank
+    b.to_csv(tmp_path / "b.csv", index=False)
+    r = cli("label", "-p", project, "--import", tmp_path / "b.csv", "--json")
+    assert r.code == 0 and r.json()["imported"] == 2 and r.json()["unanswered"] == 2
+    assert r.json()["queue_remaining"] == 2
+    b["label"] = "b"
+    b.to_csv(tmp_path / "b.csv", index=False)
+    assert cli("label", "-p", project, "--import", tmp_path / "b.csv").code == 0
+    r = cli("label", "-p", project, "--export", tmp_path / "empty.csv")
+    assert r.code == 0 and "no row: every row of the batch is answered" in r.stdout
+    assert "fill 'label'" not in r.stdout and "next: al status" in r.stderr

@@ -150,6 +150,8 @@ def label(
                  + (f" ({res.ignored} row(s) not in the batch ignored)" if queued_only and res.ignored else ""))
         if res.unchanged:
             con.message("info", f"{res.unchanged} answer(s) were already recorded and are not added again")
+        if res.unanswered:
+            con.message("info", f"{res.unanswered} row(s) without a label are left unanswered")
         con.line(f"labeled so far: {res.n_labeled} ({counts(res.labels_per_class)}); "
                  f"{res.queue_remaining} left in the batch")
         return
@@ -166,6 +168,10 @@ def label(
             d = api.as_dict(res)
             d.pop("text", None)
             con.print_json(d)
+            return
+        if res.n_rows == 0:
+            con.line(f"wrote {res.path} with no row: every row of the batch is answered")
+            hint(proj.root, "status")
             return
         con.line(f"wrote {res.n_rows} unanswered row(s) to {res.path}; fill 'label' and run "
                  f"'al label --import {res.path}'")

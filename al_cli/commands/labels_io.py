@@ -38,6 +38,7 @@ class ImportResult:
     labels_per_class: dict[str, int]
     queue_remaining: int
     unchanged: int = 0
+    unanswered: int = 0  # rows with an id but a blank label: left unanswered, not an error
 
 
 class PoolIds:
@@ -100,7 +101,7 @@ def _problems(ids: pd.Series, labels: pd.Series, keep: np.ndarray, pool_ids: Poo
     rows = np.arange(len(ids)) + 2
     empty_id = (ids == "").to_numpy()
     unknown = ~pool_ids.mask(ids) & ~empty_id
-    empty_lab = (labels == "").to_numpy() & ~empty_id & ~unknown
+    empty_lab = (labels == "").to_numpy()  # unanswered rows: not an error, not imported
     bad_lab = ~labels.isin(allowed).to_numpy() & ~empty_id & ~unknown & ~empty_lab
     ok = keep & ~(empty_id | unknown | empty_lab | bad_lab)
     sub = pd.DataFrame({"id": ids[ok], "label": labels[ok], "row": rows[ok]})
@@ -111,7 +112,6 @@ def _problems(ids: pd.Series, labels: pd.Series, keep: np.ndarray, pool_ids: Poo
     describe = (
         (empty_id, lambda p: f"row {rows[p]}: empty id"),
         (unknown, lambda p: f"row {rows[p]}: unknown id {ids.iloc[p]!r}"),
-        (empty_lab, lambda p: f"row {rows[p]}: empty label for id {ids.iloc[p]!r}"),
         (bad_lab, lambda p: f"row {rows[p]}: label {labels.iloc[p]!r} not in the label set ({allowed_txt})"),
     )
     for mask, say in describe:
@@ -139,6 +139,7 @@ def label_import(proj: Project, file: Path | str, *, annotator: str | None = Non
     labels = data_mod.canonical_labels(df["label"], cfg.labels).astype(object)
     keep = ids.isin(set(snap.pending["id"])).to_numpy() if queued_only else np.ones(n, dtype=bool)
     problems = _problems(ids, labels, keep, pool_ids, cfg.labels)
+    blank = keep & (labels == "").to_numpy() & (ids != "").to_numpy()
     if problems:
         shown = "; ".join(p for p in problems[:5])
         more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
@@ -146,7 +147,7 @@ def label_import(proj: Project, file: Path | str, *, annotator: str | None = Non
     who = _text(df, "annotator", n).astype(str).str.strip()
     who = who.where(who != "", annotator)
     notes = _text(df, "note", n).astype(str)
-    new = pd.DataFrame({"id": ids, "label": labels, "annotator": who, "note": notes})[keep]
+    new = pd.DataFrame({"id": ids, "label": labels, "annotator": who, "note": notes})[keep & ~blank]
     new = new.drop_duplicates(subset=["id", "annotator"], keep="last")
     # answers already recorded (the annotator's current answer, same label and note)
     log = snap.log.frame
@@ -166,7 +167,7 @@ def label_import(proj: Project, file: Path | str, *, annotator: str | None = Non
     snap.add_label_frame(frame)
     eff = snap.known_labels
     return ImportResult(where, written, int((~keep).sum()), annotator, len(eff),
-                        per_class(eff, cfg.labels), len(snap.pending), unchanged)
+                        per_class(eff, cfg.labels), len(snap.pending), unchanged, int(blank.sum()))
 
 
 @dataclass
