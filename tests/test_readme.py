@@ -78,3 +78,12 @@ def test_the_scripted_loop_ends_without_a_terminal(sample, tmp_path):
     r = subprocess.run(["bash", "-c", "al retrain && al retrain --json"], cwd=cwd / "project", env=env,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "model 0001 is current" in r.stdout and '"refitted": false' in r.stdout
+
+
+def test_walkthrough_works_after_the_main_command():
+    """The main command (make) leaves sample_projects/penguins/project; the walk-through,
+    run next in the same folder, must not need that name ('already an al project')."""
+    make = (README.parent / "sample_projects" / "penguins" / "Makefile").read_text()
+    made = re.search(r"^P \?= (\S+)", make, re.M).group(1)
+    init = shlex.split(_walkthrough()[0])
+    assert init[:2] == ["al", "init"] and init[2] != made
