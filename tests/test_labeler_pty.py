@@ -277,3 +277,24 @@ def test_keys_typed_ahead_do_not_answer_unseen_items(tmp_path):
     child.expect(pexpect.EOF)
     rows = [r for r in csv.DictReader(open(project / "labels.csv")) if r["status"] == "labeled"]
     assert [r["id"] for r in rows] == [first]
+
+
+def test_a_note_is_a_text_field_digits_and_command_letters_included(tmp_path):
+    """The reported sequence: 'n', then '2' then text. Nothing typed in the note prompt is
+    a command: no item is skipped, no second note opened; Tab adds a tag in place."""
+    project = make_project(tmp_path)
+    c = spawn(project)
+    assert current(c) == "r000"
+    c.send("n")
+    c.expect("note>")
+    c.send("2 odd tech snippet, see notes")   # digits, 's' and 'n' are text here
+    c.send(" amb\t")                          # Tab completes the tag in place
+    c.expect("#ambiguous")
+    c.send("\r")
+    c.expect("note kept")
+    c.send("1")
+    assert current(c) == "r001"
+    c.send("q")
+    finish(c)
+    got = brief(rows(project))
+    assert got == [("r000", "pos", "2 odd tech snippet, see notes #ambiguous", "labeled")], got

@@ -178,9 +178,9 @@ class Screen:
             t.append(f"  {k:<10}", style="bold")
             t.append(what + "\n")
         if self.s.tags:
-            t.append("\ntags (in the note prompt: Tab or their number)\n", style="bold")
-            for i, tag in enumerate(self.s.tags[:9]):
-                t.append(f"  {i + 1} {printable(tag)}\n")
+            t.append("\ntags (in the note prompt: Tab completes or cycles; Enter saves)\n", style="bold")
+            for tag in self.s.tags[:9]:
+                t.append(f"  {printable(tag)}\n")
         t.append("\nEach answer is saved before the next item is shown.", style="dim")
         return t
 
@@ -270,17 +270,18 @@ class UI:
             elif key == "\x15":  # ctrl-U
                 buf = ""
             elif key == "\t" and tags:
-                frag = buf.lstrip("#").lower()
+                # Tab completes the tag being typed, or cycles through the tags, in place: the
+                # prompt stays open and nothing typed before or after is lost
+                head, _, word = buf.rpartition(" ")
+                frag = word.lstrip("#").lower()
                 matches = [t for t in tags if t.lower().startswith(frag)] if frag and cycle < 0 else []
                 if len(matches) == 1:
-                    buf = format_tag(matches[0])
+                    word = format_tag(matches[0])
                 else:
                     cycle = (cycle + 1) % len(tags)
-                    buf = format_tag(tags[cycle])
-            elif not buf and key.isdigit() and 1 <= int(key) <= min(9, len(tags)):
-                self._add_note(item, format_tag(tags[int(key) - 1]))
-                break
-            elif len(key) == 1 and key.isprintable():
+                    word = format_tag(tags[cycle])
+                buf = (head + " " if head else "") + word
+            elif len(key) == 1 and key.isprintable():  # any printable key is text, digits too
                 buf += key
                 cycle = -1
         return self.notes.get(item.id, "")  # the caller redraws, with self.message
