@@ -90,19 +90,7 @@ class _Tail:
         self.partial = data[end:]
         if not end:
             return []
-        out = []
-        labellog.raise_field_limit()
-        reader = csv.reader(io.StringIO(data[:end].decode("utf-8", errors="replace"), newline=""))
-        while True:
-            try:
-                rec = next(reader)
-            except StopIteration:
-                break
-            except csv.Error:
-                continue
-            if rec and rec != [""]:
-                out.append(rec)
-        return out
+        return [rec for rec in labellog.records(data[:end]) if rec is not None]
 
     @property
     def ends_clean(self) -> bool:

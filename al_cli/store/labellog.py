@@ -19,7 +19,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from al_cli.errors import ProjectError
 from al_cli.store.atomic import fsync_dir
@@ -183,6 +183,23 @@ def raise_field_limit() -> None:
         csv.field_size_limit(2**31 - 1)
 
 
+def records(raw: bytes) -> Iterator[list[str] | None]:
+    """The CSV records of complete ``raw`` bytes, blank lines skipped; None for a record
+    the csv module cannot parse (counted as bad by the caller)."""
+    raise_field_limit()
+    reader = csv.reader(io.StringIO(raw.decode("utf-8", errors="replace"), newline=""))
+    while True:
+        try:
+            rec = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            yield None
+            continue
+        if rec and rec != [""]:
+            yield rec
+
+
 def read(path: Path) -> LabelLog:
     import pandas as pd
 
@@ -202,27 +219,14 @@ def read(path: Path) -> LabelLog:
     fast = _read_fast(raw[:end], path)
     if fast is not None:
         return LabelLog(fast[0], fast[1] + torn)
-    raise_field_limit()
-    reader = csv.reader(io.StringIO(raw[:end].decode("utf-8", errors="replace"), newline=""))
-    try:
-        header = next(reader)
-    except (csv.Error, StopIteration):
-        header = []
+    it = records(raw[:end])
+    header = next(it, None) or []
     if header[: len(LABEL_COLUMNS)] != HEADERS[FORMAT]:
         raise ProjectError(f"{path}: unexpected header {header}; expected {LABEL_COLUMNS}")
     good: list[list[str]] = []
     bad = torn
-    while True:
-        try:
-            rec = next(reader)
-        except StopIteration:
-            break
-        except csv.Error:
-            bad += 1
-            continue
-        if not rec or rec == [""]:
-            continue
-        if len(rec) != len(LABEL_COLUMNS) or rec[-1] not in STATUSES or not rec[0]:
+    for rec in it:
+        if rec is None or len(rec) != len(LABEL_COLUMNS) or rec[-1] not in STATUSES or not rec[0]:
             bad += 1
             continue
         good.append(rec)
