@@ -71,6 +71,7 @@ class LabelingConfig:
     tags: list[str] = field(default_factory=lambda: ["ambiguous", "unsure", "typo"])
     show_prediction: bool = False
     overlap: float = 0.0
+    share_twin_labels: bool = False  # a label also trains the row's unlabeled exact twins
     display_columns: list[str] = field(default_factory=list)
 
 
@@ -217,6 +218,8 @@ def validate(cfg: Config, where: str = "al.yaml") -> None:
             "must be a number in [0, 1]")
     _expect(isinstance(lab.tags, list) and all(isinstance(t, str) for t in lab.tags), where,
             "labeling.tags", "must be a list of words")
+    _expect(isinstance(lab.share_twin_labels, bool), where, "labeling.share_twin_labels",
+            "must be true or false")
     _expect(isinstance(lab.show_prediction, bool), where, "labeling.show_prediction",
             "must be true or false")
     _expect(isinstance(lab.display_columns, list) and all(isinstance(c, str) for c in lab.display_columns),

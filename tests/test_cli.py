@@ -246,6 +246,13 @@ def test_query_explain_and_strategy_flags(cli, project):
             "--random-fraction", "0.2", "--explain")
     assert r.code == 0, r.stderr
     assert "why these rows" in r.stdout and "random" in r.stdout
+    # scores read "higher = more worth labeling"; no column that says nothing (issue 15, item 7)
+    assert "closeness of the top two" in r.stdout and "margin 0." not in r.stdout
+    header = next(ln for ln in r.stdout.splitlines() if ln.split()[:1] == ["id"])
+    assert "cluster" not in header and "cost" not in header and "final" not in header
+    r = cli("query", "-p", project, "--size", "5", "--density", "1", "--explain")
+    header = next(ln for ln in r.stdout.splitlines() if ln.split()[:1] == ["id"])
+    assert r.code == 0 and "final" in header and "density" in r.stdout
     r = cli("query", "-p", project, "--strategy", "nope")
     assert r.code == 2 and "nope" in r.stderr and "entropy" in r.stderr
     q = pd.read_csv(project / "queue.csv")

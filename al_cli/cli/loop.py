@@ -116,8 +116,12 @@ def _batch_out(res: Any, json_out: bool, explain: bool = False, root: Path | Non
     if res.replaced:
         con.message("info", f"replaced {res.replaced} unanswered row(s) of the previous batch")
     if explain and res.explain:
-        con.table("why these rows", ["id", "score", "final", "cluster", "random", "cost", "reason"],
-                  [[r["id"], r["score"], r["final_score"], r["cluster"], r["random_pick"], r["cost"], r["reason"]]
+        # id and the reason (score by a name where higher = more worth labeling, rank,
+        # density, cluster, cost); 'final' only when density or cost changed the order
+        weighted = any(abs(r["final_score"] - r["score"]) > 1e-9 for r in res.explain)
+        cols = ["id", *(["final"] if weighted else []), "why"]
+        con.table("why these rows (higher = more worth labeling)", cols,
+                  [[r["id"], *([f"{r['final_score']:.3g}"] if weighted else []), r["reason"]]
                    for r in res.explain])
     hint(root, "label")
 

@@ -10,11 +10,13 @@ from al_cli import data as data_mod
 from al_cli.commands.batch import BatchResult
 from al_cli.commands.scoring import pool_scores
 from al_cli.commands.snapshot import Snapshot
+from al_cli.commands.twins import pool_groups, spread
 from al_cli.errors import AlError, DataError, ProjectError
 from al_cli.report import warn
 from al_cli.store import Project
 from al_cli.strategies.cost import column_cost, learned_cost
 from al_cli.strategies.density import representativeness
+from al_cli.strategies.registry import STRATEGIES
 from al_cli.strategies.select import select_batch
 from al_cli.strategies.spec import QuerySpec
 
@@ -38,6 +40,12 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
     available = snap.available
     if not available.any():
         raise ProjectError("every pool row is labeled or held out: nothing left to query")
+    groups = pool_groups(snap)
+    twins_out = available & spread(groups, ~available)  # their content is answered or held out
+    available = available & ~twins_out
+    if not available.any():
+        raise ProjectError(f"every pool row is labeled or held out, or an exact twin of one "
+                           f"({int(twins_out.sum())} twin(s)): nothing left to query")
     cost_arr = _cost(snap, spec)  # checked before the (slower) scoring
     version = snap.round
     scores_all = pool_scores(snap, spec.base, available)
@@ -52,8 +60,8 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
         scores_all, n, rng=snap.stream("query.select", version, len(snap.labels)), available=available,
         X=pf.X, diversity=spec.diversity, candidate_factor=cfg.strategy.candidate_factor, density=dens,
         density_weight=spec.density or 1.0, random_fraction=spec.random_fraction, cost=cost_arr,
-        cost_lambda=cfg.strategy.cost_lambda, reference=reference, name=spec.base,
-        cost_unit="s" if spec.cost_learned and not spec.cost_column else "",
+        cost_lambda=cfg.strategy.cost_lambda, reference=reference, name=STRATEGIES.get(spec.base).title,
+        cost_unit="s" if spec.cost_learned and not spec.cost_column else "", groups=groups,
     )
     positions = np.asarray(batch.positions, dtype=int)
     label = spec.format()

@@ -44,10 +44,11 @@ def seed(proj: Project, *, size: int | None = None, fraction: float | None = Non
             raise DataError("no pool row is left to seed: every row is labeled, held out for "
                             "audit, or in the validation file")
         rng = snap.stream("seed", n_labeled)
+        distinct = _one_per_content(snap, available)
         if strategy == "kmeans":
-            chosen = strat.kmeans_seed(pf.X, size, rng, available=available)
+            chosen = strat.kmeans_seed(pf.X, size, rng, available=distinct)
         else:
-            chosen = strat.random_seed(pf.n_rows, size, rng, available=available)
+            chosen = strat.random_seed(pf.n_rows, size, rng, available=distinct)
         chosen = np.asarray(chosen, dtype=int)
         if validation_size:
             rest = available.copy()
@@ -67,3 +68,16 @@ def seed(proj: Project, *, size: int | None = None, fraction: float | None = Non
         proj.write_queue(q)
     return BatchResult(q["id"].tolist(), str(proj.queue_path), f"seed:{strategy}", len(audit_ids),
                        pf.cached, replaced=len(pending))
+
+
+def _one_per_content(snap, available: np.ndarray) -> np.ndarray:
+    """``available`` less exact twins (commands/twins.py): the first row of each content
+    not yet labeled or held out. The same mask when the pool has no twins."""
+    from al_cli.commands.twins import pool_groups, spread
+    from al_cli.strategies.select import one_per_group
+
+    groups = pool_groups(snap)
+    mask = available & ~spread(groups, ~available)
+    if not mask.any():
+        return available
+    return mask & one_per_group(groups, np.zeros(len(groups)), mask)

@@ -166,8 +166,17 @@ class Snapshot:
         if not found.all():
             warn(f"{int((~found).sum())} labeled id(s) are no longer in the pool and are left out "
                  f"(first: {eff['id'].iloc[int(np.flatnonzero(~found)[0])]!r})")
-        eff = eff[found]
-        return pos, eff["label"].to_numpy(dtype=object), eff.reset_index(drop=True), n_audit
+        eff = eff[found].reset_index(drop=True)
+        y = eff["label"].to_numpy(dtype=object)
+        if self.cfg.labeling.share_twin_labels and len(pos):
+            from al_cli.commands.twins import pool_groups, shared_labels
+
+            tpos, tlab = shared_labels(pool_groups(self), pos, y, self.available)
+            if len(tpos):
+                twins = pd.DataFrame({"id": self.features.ids[tpos], "label": tlab})
+                eff = pd.concat([eff, twins], ignore_index=True)
+                pos, y = np.concatenate([pos, tpos]), np.concatenate([y, tlab])
+        return pos, y, eff, n_audit
 
     # -- models --------------------------------------------------------------------
     @cached_property

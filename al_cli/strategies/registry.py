@@ -76,11 +76,18 @@ class BaseScore:
     model_families: tuple[str, ...] | None = None
     binary_only: bool = False
     sparse: bool = True                          # works on sparse features
+    shown_as: str = ""                           # what a person reads (higher = more worth labeling)
 
     def __post_init__(self) -> None:
         bad = [n for n in self.needs if n not in NEEDS]
         if bad:
             raise ConfigError(f"strategy {self.name!r}: unknown need {bad[0]!r} (known: {', '.join(NEEDS)})")
+
+    @property
+    def title(self) -> str:
+        """The score's name for people: one that reads "more is more worth labeling"
+        ('margin' 0.998 reads as confident; 'closeness of the top two' 0.998 does not)."""
+        return self.shown_as or self.name.replace("_", " ")
 
     def run(self, ctx: ScoreContext):
         return resolve(self.score)(ctx)
@@ -103,16 +110,20 @@ _B = "al_cli.strategies.builtin:"
 
 def _builtins() -> dict[str, BaseScore]:
     items = [
-        BaseScore("least_confidence", "1 - top probability", _B + "least_confidence"),
-        BaseScore("margin", "1 - (top1 - top2 probability)", _B + "margin"),
+        BaseScore("least_confidence", "1 - top probability", _B + "least_confidence",
+                  shown_as="uncertainty"),
+        BaseScore("margin", "1 - (top1 - top2 probability)", _B + "margin",
+                  shown_as="closeness of the top two"),
         BaseScore("entropy", "Shannon entropy of the probabilities (nats)", _B + "entropy"),
-        BaseScore("random", "uniform random score (baseline)", _B + "random", needs=()),
+        BaseScore("random", "uniform random score (baseline)", _B + "random", needs=(),
+                  shown_as="random score"),
         BaseScore("qbc_vote_entropy", "entropy of a bootstrap committee's votes", _B + "qbc_vote_entropy",
-                  needs=("proba", "committee")),
+                  needs=("proba", "committee"), shown_as="committee vote split"),
         BaseScore("qbc_kl", "mean KL divergence of committee members from their consensus",
-                  _B + "qbc_kl", needs=("proba", "committee")),
+                  _B + "qbc_kl", needs=("proba", "committee"), shown_as="committee disagreement"),
         BaseScore("egl", "expected gradient length of the log-loss (logistic regression)", _B + "egl",
-                  needs=("proba", "features"), model_families=("logistic",)),
+                  needs=("proba", "features"), model_families=("logistic",),
+                  shown_as="expected model change"),
     ]
     return {s.name: s for s in items}
 

@@ -133,6 +133,23 @@ def _check_int(value, what: str, lo: int) -> int:
     return value
 
 
+def one_per_group(groups, final: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mask keeping, of the ``mask`` rows, the best-``final`` row of each group (the
+    first by position on ties)."""
+    g = np.asarray(groups)
+    if g.shape != mask.shape or not np.issubdtype(g.dtype, np.integer):
+        raise StrategyError(f"groups must be one whole number per pool row ({mask.shape[0]})")
+    pos = np.flatnonzero(mask)
+    if pos.size == 0:
+        return mask
+    order = pos[np.lexsort((pos, -final[pos], g[pos]))]
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = g[order][1:] != g[order][:-1]
+    keep = np.zeros_like(mask)
+    keep[order[first]] = True
+    return keep
+
+
 def select_batch(
     scores,
     n: int,
@@ -150,6 +167,7 @@ def select_batch(
     reference=None,
     name: str = "score",
     cost_unit: str = "",
+    groups=None,
 ) -> Batch:
     """Choose up to ``n`` distinct available rows (see the module docstring).
 
@@ -158,6 +176,8 @@ def select_batch(
     (row positions, e.g. labeled rows) seeds k-centre distances. ``name`` and
     ``cost_unit`` only label :meth:`Batch.reasons`. Same inputs and seed give the
     same batch. With fewer available rows than ``n`` every available row is returned.
+    ``groups`` (an int per pool row) marks exact twins: at most one row of a group is
+    chosen, the available one with the best final score (the first on ties).
     """
     check_rng(rng)
     s = check_scores(scores)
@@ -195,6 +215,8 @@ def select_batch(
         if not np.isfinite(final).all():
             raise StrategyError("cost weighting overflowed; use a smaller cost lambda")
 
+    if groups is not None:
+        mask = mask & one_per_group(groups, final, mask)
     avail_pos = np.flatnonzero(mask)
     n_avail = avail_pos.shape[0]
     n_take = min(n, n_avail)
