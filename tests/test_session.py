@@ -170,6 +170,52 @@ def test_undo_of_a_skip_and_nothing_to_undo(proj):
     assert log(proj)["status"].tolist() == ["skipped", "retracted"]
 
 
+def test_counts_leave_out_undone_answers_and_skips(proj):
+    """issue 15, item 8: the session counter subtracts what was undone."""
+    s = LabelSession(proj, "ana")
+    s.next_item()
+    s.answer("pos", 1.0)
+    s.next_item()
+    s.answer("neg", 1.0)
+    s.next_item()
+    s.skip(1.0)
+    assert (s.counts.labeled, s.counts.skipped, s.counts.undone, s.answered) == (2, 1, 0, 2)
+    s.undo()                       # the skip
+    assert (s.counts.labeled, s.counts.skipped, s.counts.undone) == (2, 0, 1)
+    s.undo()                       # the second answer
+    assert (s.counts.labeled, s.counts.skipped, s.counts.undone, s.answered) == (1, 0, 2, 1)
+    s.next_item()
+    s.answer("pos", 1.0)           # answered again: counted once
+    assert (s.counts.labeled, s.answered) == (2, 2)
+    assert s.counts.seconds == pytest.approx(4.0)  # time spent stays spent
+    s.close()
+    # after a resume, undoing an answer of the earlier session leaves this one's counts at 0
+    s2 = LabelSession(proj, "ana")
+    s2.next_item()
+    assert s2.undo() is not None
+    assert (s2.counts.labeled, s2.counts.skipped, s2.counts.undone) == (0, 0, 1)
+    assert s2.answered == 1
+
+
+def test_a_note_on_a_skip_is_kept_and_comes_back_with_the_item(proj):
+    q = queue(proj)
+    s = LabelSession(proj, "ana")
+    assert s.earlier_note(q[0]) == ""
+    s.next_item()
+    s.skip(1.0, note="odd wording #unsure")
+    r = log(proj).iloc[-1]
+    assert (r["id"], r["note"], r["status"]) == (q[0], "odd wording #unsure", "skipped")
+    assert s.earlier_note(q[0]) == "odd wording #unsure"
+    s.next_item()
+    s.answer("pos", 1.0, note="#typo")
+    assert s.earlier_note(q[1]) == ""          # answered: nothing to bring back
+    s.undo()
+    assert s.earlier_note(q[1]) == "#typo"     # undone: its note comes back with it
+    s.close()
+    assert LabelSession(proj, "ana").earlier_note(q[0]) == "odd wording #unsure"  # after a resume too
+    assert LabelSession(proj, "bob").earlier_note(q[0]) == ""                     # one's own notes only
+
+
 def test_undo_works_across_a_resume(proj):
     q = queue(proj)
     s = LabelSession(proj, "ana")

@@ -110,6 +110,8 @@ class Action:
 
 @dataclass
 class _Counts:
+    """This session's answers and skips, less the ones undone; ``undone`` counts undos."""
+
     labeled: int = 0
     skipped: int = 0
     undone: int = 0
@@ -156,6 +158,7 @@ class LabelSession:
         # state from the logs, kept current by reading what others append
         self._mine: dict[str, str] = {}            # id -> my latest status
         self._mine_seq: dict[str, int] = {}        # id -> position of that event
+        self._my_note: dict[str, str] = {}         # id -> note of my latest answer or skip
         self._done_by: dict[str, set[str]] = {}    # id -> annotators whose latest answer stands
         self._claims: dict[str, dict[str, tuple[str, float]]] = {}  # id -> annotator -> (action, t)
         self._seq = 0
@@ -163,8 +166,9 @@ class LabelSession:
         self._claims_tail = _Tail(self.claims_path)
         self._refresh()
 
-        # undo history: my events on this batch in log order (resume keeps undo working)
-        self._history: list[str] = [i for i, _ in sorted(
+        # undo history: my events on this batch in log order (resume keeps undo working), as
+        # (id, status): the status of an event of this session, "" for one read from the log
+        self._history: list[tuple[str, str]] = [(i, "") for i, _ in sorted(
             ((i, s) for i, s in self._mine_seq.items() if self._mine.get(i) in ("labeled", "skipped")),
             key=lambda t: t[1])]
         self._front: list[str] = []   # undone items, shown before anything else
@@ -195,6 +199,8 @@ class LabelSession:
         if ann == self.annotator:
             self._mine[item_id] = status
             self._mine_seq[item_id] = self._seq
+            if status != "retracted":
+                self._my_note[item_id] = rec[LABEL_COLUMNS.index("note")]
         if status == "labeled" and label in self.labels:
             self._done_by.setdefault(item_id, set()).add(ann)
         elif status == "retracted":
@@ -284,6 +290,13 @@ class LabelSession:
     def can_undo(self) -> bool:
         return bool(self._history)
 
+    def earlier_note(self, item_id: str) -> str:
+        """The note this annotator wrote when skipping ``item_id``, or with an answer since
+        undone: shown again when the item comes back, so it reaches the answer."""
+        if self._mine.get(item_id) in ("skipped", "retracted"):
+            return self._my_note.get(item_id, "")
+        return ""
+
     def view(self, item_id: str) -> ItemView:
         return self.views[item_id]
 
@@ -311,7 +324,7 @@ class LabelSession:
         row = self._row(item_id, label, seconds, note, "labeled")
         self.project.append_labels([row])
         self._apply_label(self._rec(row))
-        self._history.append(item_id)
+        self._history.append((item_id, "labeled"))
         self.counts.labeled += 1
         self.counts.seconds += row["seconds"]
         self.current = None
@@ -324,7 +337,7 @@ class LabelSession:
         row = self._row(item_id, "", seconds, note, "skipped")
         self.project.append_labels([row])
         self._apply_label(self._rec(row))
-        self._history.append(item_id)
+        self._history.append((item_id, "skipped"))
         self.counts.skipped += 1
         self.counts.seconds += row["seconds"]
         self.current = None
@@ -336,15 +349,20 @@ class LabelSession:
         """Retract this annotator's previous answer or skip; that item is shown next.
 
         Appends a ``retracted`` row (the old row stays). Returns the id, or None when
-        there is nothing to undo.
+        there is nothing to undo. The session's counts no longer count the undone answer
+        or skip (its seconds stay: that time was spent).
         """
         if not self._history:
             return None
-        item_id = self._history.pop()
+        item_id, status = self._history.pop()
         row = self._row(item_id, "", 0.0, "", "retracted")
         self.project.append_labels([row])
         self._apply_label(self._rec(row))
         self.counts.undone += 1
+        if status == "labeled":
+            self.counts.labeled -= 1
+        elif status == "skipped":
+            self.counts.skipped -= 1
         front = [item_id] + ([self.current] if self.current is not None else [])
         self._front = [*front, *[i for i in self._front if i not in front]]
         self.current = None
