@@ -30,6 +30,8 @@ _EXPORTS = {
     "score": "score", "ScoreResult": "score",
     "query": "query", "BatchResult": "batch",
     "status": "status", "StatusResult": "status",
+    "export": "export", "ExportSetResult": "export",
+    "predict": "predict", "PredictResult": "predict",
     "Snapshot": "snapshot",
 }
 __all__ = sorted([*_EXPORTS, "as_dict", "effective_labels"])

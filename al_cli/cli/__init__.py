@@ -8,7 +8,7 @@ import sys
 from al_cli.report import holding
 
 with holding():  # messages said while the commands list the registries' parts (help)
-    from al_cli.cli import loop, simulate  # noqa: F401 - registers the commands on the app
+    from al_cli.cli import loop, results, simulate  # noqa: F401 - registers the commands on the app
     from al_cli.cli.common import app
     from al_cli.console import quiet_sigpipe_exit
 

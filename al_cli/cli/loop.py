@@ -322,6 +322,8 @@ def status(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> No
         m = res.last_metrics
         con.line(f"last evaluation: model {m['model_version']:04d}, {m['source']}, accuracy "
                  f"{m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}")
+    if res.stopped:
+        con.line(f"stop rule met: {res.stopped} (take the labels away, or go on with 'al query')")
     if res.torn_lines:
         con.message("warning", f"labels.csv: {res.torn_lines} torn or malformed line(s) ignored")
     con.line(f"next: {res.next_command}")

@@ -48,17 +48,20 @@ def evaluate(proj: Project, *, stop_at: float | None = None, metric: str = "accu
     y_true, y_pred, source, eval_set = held_out_predictions(snap, bundle)
     acc, macro, per_class, cm = metrics(y_true, y_pred, snap.cfg.labels)
     n_labeled = int(man.get("n_labeled", 0))
-    proj.append_history({"event": "evaluate", "model_version": version, "round": version,
-                         "n_labeled": n_labeled, "source": source, "n_eval": len(y_true),
-                         "accuracy": round(acc, 6), "macro_f1": round(macro, 6), "eval_set": eval_set})
+    row = {"event": "evaluate", "model_version": version, "round": version, "n_labeled": n_labeled,
+           "source": source, "n_eval": len(y_true), "accuracy": round(acc, 6), "macro_f1": round(macro, 6),
+           "eval_set": eval_set}
+    curve = [p for p in learning_curve(proj, eval_set) if p["model_version"] != version]
+    curve.append({"model_version": version, "n_labeled": n_labeled, "accuracy": row["accuracy"],
+                  "macro_f1": row["macro_f1"]})
+    options = {"stop_at": stop_at, "min_gain": min_gain, "patience": patience}
+    state = stopping.CurveState(metric, acc if metric == "accuracy" else macro, curve)
+    stop, reason, given = stopping.decide(state, options)
+    proj.append_history({**row, "stop_reason": reason if stop else ""})
     # record the metrics in the manifest (atomic rewrite of the JSON, sha unchanged)
     man["metrics"] = {"source": source, "n_eval": len(y_true), "accuracy": acc, "macro_f1": macro}
     with proj.lock():
         proj.models.write_manifest(version, man)
-    curve = learning_curve(proj, eval_set)
-    options = {"stop_at": stop_at, "min_gain": min_gain, "patience": patience}
-    state = stopping.CurveState(metric, acc if metric == "accuracy" else macro, curve)
-    stop, reason, given = stopping.decide(state, options)
     return EvalResult(version, n_labeled, acc, macro, per_class, cm, source, len(y_true), stop, reason,
                       given, curve)
 
@@ -94,7 +97,8 @@ def held_out_predictions(snap: Snapshot, bundle: dict[str, Any]) -> tuple[np.nda
     y_true, y_pred = _cv_predictions(snap)
     warn("no validation file and no labeled audit sample: cross-validating on the "
          "actively chosen labels, which biases the estimate (usually downwards); "
-         "add 'al seed --validation-size M' or a --validation file for an unbiased one")
+         "for an unbiased one, hold out a random sample and label it: 'al seed --validation-size 100' "
+         "(or set validation.path in al.yaml)")
     return y_true, y_pred, "cross_validation", "cross_validation"
 
 
@@ -105,7 +109,7 @@ def _cv_predictions(snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
     pos, y, _, _ = snap.training
     _, counts = np.unique(y, return_counts=True)
     k = int(min(5, counts.min()))
-    advice = "add 'al seed --validation-size M' or a --validation file"
+    advice = "hold out a random sample to label with 'al seed --validation-size 100', or set validation.path in al.yaml"
     if k < 2:
         raise ProjectError("cannot evaluate: no validation file, no audit sample, and too few labels "
                            f"per class to cross-validate; {advice}")

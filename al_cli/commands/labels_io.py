@@ -136,7 +136,10 @@ def label_import(proj: Project, file: Path | str, *, annotator: str | None = Non
     # object dtype: isin() against a set of a million ids is slow on arrow strings
     raw_ids = data_mod.normalise_ids(df["id"]).astype(object)
     ids = match_ids(_unescaped_ids(raw_ids, pool_ids), pool_ids)
-    labels = data_mod.canonical_labels(df["label"], cfg.labels).astype(object)
+    # what al's exports escaped for spreadsheets ('-1 -> -1) comes back as written
+    un = unescape_series(df["label"])
+    raw_labels = df["label"].where(df["label"].isin(cfg.labels) | ~un.isin(cfg.labels), un)
+    labels = data_mod.canonical_labels(raw_labels, cfg.labels).astype(object)
     keep = ids.isin(set(snap.pending["id"])).to_numpy() if queued_only else np.ones(n, dtype=bool)
     problems = _problems(ids, labels, keep, pool_ids, cfg.labels)
     blank = keep & (labels == "").to_numpy() & (ids != "").to_numpy()
@@ -144,9 +147,9 @@ def label_import(proj: Project, file: Path | str, *, annotator: str | None = Non
         shown = "; ".join(p for p in problems[:5])
         more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
         raise DataError(f"{where}: {len(problems)} bad row(s), nothing imported: {shown}{more}")
-    who = _text(df, "annotator", n).astype(str).str.strip()
+    who = unescape_series(_text(df, "annotator", n).astype(str)).str.strip()
     who = who.where(who != "", annotator)
-    notes = _text(df, "note", n).astype(str)
+    notes = unescape_series(_text(df, "note", n).astype(str))
     new = pd.DataFrame({"id": ids, "label": labels, "annotator": who, "note": notes})[keep & ~blank]
     new = new.drop_duplicates(subset=["id", "annotator"], keep="last")
     # answers already recorded (the annotator's current answer, same label and note)

@@ -22,6 +22,7 @@ def seed(proj: Project, *, size: int | None = None, fraction: float | None = Non
     if validation_size < 0:
         raise DataError("--validation-size must be >= 0")
     pf = snap.features
+    audit_only = validation_size > 0 and size is None and fraction is None and not force
     if size is None and fraction is None:
         size = cfg.batch_size
     if fraction is not None:
@@ -33,6 +34,8 @@ def seed(proj: Project, *, size: int | None = None, fraction: float | None = Non
         raise DataError("--size must be >= 1")
     n_labeled = len(snap.labels)
     pending = snap.pending
+    if (n_labeled or len(pending)) and audit_only:
+        return _audit_only(snap, validation_size)
     if (n_labeled or len(pending)) and not force:
         raise ProjectError(
             f"{proj.root}: already seeded ({n_labeled} labeled, {len(pending)} queued); "
@@ -68,6 +71,34 @@ def seed(proj: Project, *, size: int | None = None, fraction: float | None = Non
         proj.write_queue(q)
     return BatchResult(q["id"].tolist(), str(proj.queue_path), f"seed:{strategy}", len(audit_ids),
                        pf.cached, replaced=len(pending))
+
+
+def _audit_only(snap, validation_size: int) -> BatchResult:
+    """``al seed --validation-size M`` on a seeded project: M more random rows held out as
+    the audit sample, queued after the unanswered batch (which stays as it is)."""
+    proj, pf = snap.proj, snap.features
+    pending = snap.pending
+    with proj.lock():
+        rest = snap.available.copy()
+        pos, _ = snap.positions_of(pending["id"].to_numpy())
+        rest[pos] = False
+        if not rest.any():
+            raise DataError("no pool row is left for an audit sample: every row is labeled, queued, "
+                            "held out for audit, or in the validation file")
+        audit_pos = strat.random_seed(pf.n_rows, validation_size,
+                                      snap.stream("audit.more", len(snap.labels), len(snap.audit_ids)),
+                                      available=rest)
+        new_ids = list(pf.ids[np.asarray(audit_pos, dtype=int)])
+        proj.add_audit(new_ids)
+        snap.__dict__.pop("audit_ids", None)
+        snap.__dict__.pop("audit_set", None)
+        audit_ids = snap.pending_audit()
+        queue = snap.queue
+        train = queue[queue["purpose"] != "audit"] if "purpose" in queue else queue
+        q = pd.concat([train, pd.DataFrame({"id": audit_ids, "purpose": "audit", "round": snap.round,
+                                            "strategy": "audit:random"})], ignore_index=True)
+        proj.write_queue(q)
+    return BatchResult(q["id"].tolist(), str(proj.queue_path), "audit:random", len(audit_ids), pf.cached)
 
 
 def _one_per_content(snap, available: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ class StatusResult:
     n_pool: int | None
     annotators: dict[str, int]
     torn_lines: int
+    stopped: str | None = None  # the stopping rule the current model met at its last evaluation
 
 
 def status(proj: Project) -> StatusResult:
@@ -34,6 +35,7 @@ def status(proj: Project) -> StatusResult:
     hist = proj.read_history()
     ev = hist[hist["event"] == "evaluate"]
     last = None
+    stopped = None
     if len(ev):
         r = ev.iloc[-1]
         last = {"model_version": int(r["model_version"]), "n_labeled": int(r["n_labeled"]),
@@ -57,9 +59,14 @@ def status(proj: Project) -> StatusResult:
         elif last is None or last["model_version"] != version:
             nxt = f"al evaluate{p}"
         else:
-            nxt = f"al query{p} --size {cfg.batch_size}"
+            reason = ev.iloc[-1].get("stop_reason")
+            if isinstance(reason, str) and reason.strip():
+                stopped = reason.strip()
+                nxt = f"al export{p} -o labeled.csv"
+            else:
+                nxt = f"al query{p}"
     log = snap.log
     annot = log.frame[log.frame["status"] == "labeled"]["annotator"].value_counts()
     return StatusResult(str(proj.root), len(eff), per_class(eff, cfg.labels), len(q), version, last,
                         nxt, state.get("n_rows"), {str(k): int(v) for k, v in annot.items()},
-                        log.skipped_lines)
+                        log.skipped_lines, stopped)

@@ -18,7 +18,7 @@ CONFIG_NAME = "al.yaml"
 QUEUE_BASE_COLUMNS = ["id", "purpose", "round", "strategy"]
 HISTORY_COLUMNS = [
     "time", "event", "model_version", "round", "n_labeled", "source", "n_eval",
-    "accuracy", "macro_f1", "eval_set",
+    "accuracy", "macro_f1", "eval_set", "stop_reason",
 ]
 POOL_STATE_FORMAT = 1
 

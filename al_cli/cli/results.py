@@ -1,0 +1,79 @@
+"""Commands that take the work away: export (the labeled set), predict (the model on
+data). Each calls one use case (``al_cli.commands``) and renders text or ``--json``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from al_cli import console as con
+from al_cli.cli.common import JsonOpt, ProjectOpt, app, counts, examples, handle, open_project
+
+
+def _write_stdout(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+# ----------------------------------------------------------------------------- export
+@app.command(epilog=examples("al export -o labeled.csv",
+                             "al export --with-data -o labeled.parquet",
+                             "al export | head          (CSV on standard output)"))
+@handle
+def export(
+    project: Optional[Path] = ProjectOpt,
+    output: str = typer.Option("-", "--output", "-o", help="CSV, or Parquet by extension (.parquet); '-': CSV on standard output."),
+    with_data: bool = typer.Option(False, "--with-data", help="Add the pool's columns to each row."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """The labeled set, one row per id: current label, who answered, disagreement, notes, tags."""
+    from al_cli import api
+
+    if json_out and output == "-":
+        raise typer.BadParameter("-o - writes the CSV to standard output: give -o FILE with --json")
+    res = api.export(open_project(project), output, with_data=with_data)
+    if res.text is not None:
+        _write_stdout(res.text)
+        con.message("info", f"wrote {res.n_rows} labeled row(s) to standard output")
+        return
+    if json_out:
+        d = api.as_dict(res)
+        d.pop("text", None)
+        con.print_json(d)
+        return
+    dis = f", {res.n_disagree} with disagreeing answers" if res.n_disagree else ""
+    con.line(f"wrote {res.n_rows} labeled row(s){dis} to {res.path}")
+
+
+# ----------------------------------------------------------------------------- predict
+@app.command(epilog=examples("al predict -o pool_predictions.csv        (the whole pool)",
+                             "al predict --data new_posts.csv -o new.csv",
+                             "al predict --data - --model 3 < new.csv   (standard input, model 0003)"))
+@handle
+def predict(
+    project: Optional[Path] = ProjectOpt,
+    data: Optional[str] = typer.Option(None, "--data", help="New rows (CSV/Parquet, '-': standard input) with the columns the model was trained on. Default: the whole pool, labeled rows marked."),
+    model: Optional[int] = typer.Option(None, "--model", min=1, help="Model version (default: the latest)."),
+    output: str = typer.Option("-", "--output", "-o", help="CSV, or Parquet by extension; '-': CSV on standard output."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """The model applied to new data or to the pool: predicted label, confidence, per-class probabilities."""
+    from al_cli import api
+
+    if json_out and output == "-":
+        raise typer.BadParameter("-o - writes the CSV to standard output: give -o FILE with --json")
+    res = api.predict(open_project(project), data=data, model=model, output=output)
+    if res.text is not None:
+        _write_stdout(res.text)
+        con.message("info", f"model {res.model_version:04d}: wrote {res.n_rows} prediction(s) to standard output")
+        return
+    if json_out:
+        d = api.as_dict(res)
+        d.pop("text", None)
+        con.print_json(d)
+        return
+    con.line(f"model {res.model_version:04d}: wrote {res.n_rows} prediction(s) for {res.source} to {res.path}")
+    con.line(f"  predicted: {counts(res.predicted_counts)}")
