@@ -130,3 +130,49 @@ def test_an_audit_sample_can_be_added_to_a_seeded_project(cli, tmp_path, tabular
     assert r.code == 0 and r.json()["source"] == "audit" and r.json()["n_eval"] == 20
     r = cli("seed", "-p", p, "--size", "5")
     assert r.code == 1 and "already seeded" in r.stderr
+
+
+def _pairs_from_confusion(conf) -> dict[tuple[str, str], int]:
+    labs = conf["labels"]
+    return {(t, p): n for t, row in zip(labs, conf["matrix"]) for p, n in zip(labs, row) if t != p and n}
+
+
+def test_evaluate_errors_agree_with_the_confusion_matrix_row_for_row(cli, project, tmp_path):
+    _round(cli, project, tmp_path, n=9)
+    val = pd.read_csv(tmp_path / "validation.csv")
+    val.loc[::6, "label"] = val.loc[::6, "label"].map({"a": "b", "b": "c", "c": "a"})  # planted errors
+    val.to_csv(tmp_path / "validation.csv", index=False)
+    r = cli("evaluate", "-p", project, "--errors", "--json")
+    assert r.code == 0, r.stderr
+    d = r.json()
+    errs = d["errors"]
+    assert len(errs) == d["n_eval"] - round(d["accuracy"] * d["n_eval"]) > 0
+    got: dict[tuple[str, str], int] = {}
+    for e in errs:
+        got[(e["true"], e["predicted"])] = got.get((e["true"], e["predicted"]), 0) + 1
+        assert e["true"] != e["predicted"] and 0 < e["confidence"] <= 1
+        assert set(e["fields"]) == {"x1", "x2", "colour"}
+    assert got == _pairs_from_confusion(d["confusion"])
+    conf = [e["confidence"] for e in errs]
+    assert conf == sorted(conf, reverse=True)
+    val = pd.read_csv(tmp_path / "validation.csv").set_index("id")  # the validation file's ids
+    assert all(val.loc[e["id"], "label"] == e["true"] for e in errs)
+    assert (project / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    r = cli("evaluate", "-p", project, "--json")
+    assert "errors" not in r.json() and r.json()["plot"].endswith("learning_curve.png")
+    r = cli("evaluate", "-p", project, "--errors")
+    assert r.code == 0 and f"{len(errs)} error(s) on the validation rows" in r.stdout
+
+
+def test_evaluate_errors_on_cross_validation_name_pool_ids(cli, tmp_path, tabular_csv):
+    p = tmp_path / "cv"
+    assert cli("init", p, "--data", tabular_csv, "--id-column", "id", "--labels", "a,b,c").code == 0
+    _round(cli, p, tmp_path, n=30)
+    r = cli("evaluate", "-p", p, "--errors", "--json")
+    assert r.code == 0 and r.json()["source"] == "cross_validation"
+    labels = pd.read_csv(p / "labels.csv", dtype=str).set_index("id")["label"]
+    for e in r.json()["errors"]:
+        assert labels[e["id"]] == e["true"]
+    assert {k: v for k, v in _pairs_from_confusion(r.json()["confusion"]).items()} == \
+        {k: sum(1 for e in r.json()["errors"] if (e["true"], e["predicted"]) == k)
+         for k in _pairs_from_confusion(r.json()["confusion"])}

@@ -219,7 +219,7 @@ def retrain(
 
 
 # ----------------------------------------------------------------------------- evaluate
-@app.command(epilog=examples("al evaluate", "al evaluate --stop-at 0.9 --metric macro_f1 --json",
+@app.command(epilog=examples("al evaluate --errors", "al evaluate --stop-at 0.9 --metric macro_f1 --json",
                              "until al evaluate --stop-at 0.95; do [ $? -eq 3 ] || break; al score && al query "
                              "&& al label && al retrain || break; done"))
 @handle
@@ -229,14 +229,18 @@ def evaluate(
     metric: str = typer.Option("accuracy", "--metric", callback=choice(("accuracy", "macro_f1")), help="accuracy or macro_f1 (for --stop-at / --min-gain)."),
     min_gain: Optional[float] = typer.Option(None, "--min-gain", help="Also stop when the metric gained less than this per 100 new labels over the last --patience evaluations."),
     patience: int = typer.Option(3, "--patience", min=1, help="Evaluations looked back over for --min-gain."),
+    errors: bool = typer.Option(False, "--errors", help="Also list the held-out rows the model gets wrong (true, predicted, confidence, fields)."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Measure the latest model on held-out labels; track the learning curve; say when to stop."""
     from al_cli import api
 
-    res = api.evaluate(open_project(project), stop_at=stop_at, metric=metric, min_gain=min_gain, patience=patience)
+    res = api.evaluate(open_project(project), stop_at=stop_at, metric=metric, min_gain=min_gain,
+                       patience=patience, errors=errors)
     if json_out:
         d = api.as_dict(res)
+        if not errors:
+            d.pop("errors", None)
         con.print_json(d)
     else:
         con.line(f"model {res.model_version:04d} on {res.n_labeled} labels, {res.source} "
@@ -250,10 +254,26 @@ def evaluate(
             acc = [p["accuracy"] for p in res.curve]
             con.line(f"learning curve ({res.curve[0]['n_labeled']} -> {res.curve[-1]['n_labeled']} labels): "
                      f"accuracy {con.sparkline(acc)} {acc[0]:.3f} -> {acc[-1]:.3f}")
+        if res.plot:
+            con.message("info", f"learning curve drawn in {res.plot}")
+        if res.errors is not None:
+            _errors_out(res.errors, res.source)
         if res.rule_given:
             con.line(f"stop: yes, {res.stop_reason}" if res.stop else "stop: not yet")
     if res.rule_given and not res.stop:
         raise typer.Exit(3)
+
+
+def _errors_out(errors: list[dict[str, Any]], source: str) -> None:
+    if not errors:
+        con.line(f"no errors on the {source} rows")
+        return
+    cols = list(dict.fromkeys(c for e in errors for c in e["fields"]))[:4]
+    short = lambda v: ("" if v is None else str(v)).replace("\n", " ")[:60]  # noqa: E731
+    con.table(f"{len(errors)} error(s) on the {source} rows, most confident first",
+              ["id", "true", "predicted", "confidence", *cols],
+              [[e["id"], e["true"], e["predicted"], f"{e['confidence']:.3f}", *[short(e["fields"].get(c)) for c in cols]]
+               for e in errors])
 
 
 # ----------------------------------------------------------------------------- score

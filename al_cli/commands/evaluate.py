@@ -11,7 +11,7 @@ import numpy as np
 
 from al_cli import data as data_mod
 from al_cli import stopping
-from al_cli.commands.modeling import model_matrix, predict_labels
+from al_cli.commands.modeling import model_matrix, predict_proba_chunked
 from al_cli.commands.snapshot import Snapshot
 from al_cli.errors import ConfigError, DataError, ProjectError
 from al_cli.features.transform import transform
@@ -35,17 +35,20 @@ class EvalResult:
     stop_reason: str | None
     rule_given: bool
     curve: list[dict[str, Any]]
+    plot: str | None = None  # learning_curve.png in the project, when it could be drawn
+    errors: list[dict[str, Any]] | None = None  # with errors=True: the rows the model gets wrong
 
 
 def evaluate(proj: Project, *, stop_at: float | None = None, metric: str = "accuracy",
-             min_gain: float | None = None, patience: int = 3) -> EvalResult:
+             min_gain: float | None = None, patience: int = 3, errors: bool = False) -> EvalResult:
     snap = Snapshot(proj)
     if metric not in ("accuracy", "macro_f1"):
         raise ConfigError("--metric must be accuracy or macro_f1")
     if stop_at is not None and not 0 <= stop_at <= 1:
         raise ConfigError("--stop-at must be a number between 0 and 1")
     version, bundle, man = snap.model
-    y_true, y_pred, source, eval_set = held_out_predictions(snap, bundle)
+    held = held_out_predictions(snap, bundle)
+    y_true, y_pred, source, eval_set = held.y_true, held.y_pred, held.source, held.eval_set
     acc, macro, per_class, cm = metrics(y_true, y_pred, snap.cfg.labels)
     n_labeled = int(man.get("n_labeled", 0))
     row = {"event": "evaluate", "model_version": version, "round": version, "n_labeled": n_labeled,
@@ -62,8 +65,28 @@ def evaluate(proj: Project, *, stop_at: float | None = None, metric: str = "accu
     man["metrics"] = {"source": source, "n_eval": len(y_true), "accuracy": acc, "macro_f1": macro}
     with proj.lock():
         proj.models.write_manifest(version, man)
+    plot = _draw(proj, curve, source, stop_at, metric)
     return EvalResult(version, n_labeled, acc, macro, per_class, cm, source, len(y_true), stop, reason,
-                      given, curve)
+                      given, curve, plot, errors_of(held) if errors else None)
+
+
+PLOT_FILE = "learning_curve.png"
+
+
+def _draw(proj: Project, curve, source: str, target: float | None, metric: str) -> str | None:
+    """learning_curve.png in the project; a picture that cannot be drawn is a warning."""
+    from al_cli.reports.plots import learning_curve_png
+    from al_cli.store import atomic_write_bytes
+
+    path = proj.root / PLOT_FILE
+    try:
+        png = learning_curve_png(curve, title=f"al: {proj.root.name}", source=source, target=target,
+                                 metric=metric)
+        atomic_write_bytes(path, png)
+    except (OSError, ImportError, ValueError, RuntimeError) as exc:
+        warn(f"{path}: cannot draw the learning curve ({exc})")
+        return None
+    return str(path)
 
 
 def learning_curve(proj: Project, eval_set: str) -> list[dict[str, Any]]:
@@ -76,9 +99,57 @@ def learning_curve(proj: Project, eval_set: str) -> list[dict[str, Any]]:
             for r in ev.drop_duplicates("model_version", keep="last").itertuples()]
 
 
-def held_out_predictions(snap: Snapshot, bundle: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, str, str]:
-    """(truth, prediction, source, evaluation-set key): the validation file, else the
-    labeled audit sample, else cross-validation on the training labels."""
+@dataclass
+class HeldOut:
+    """The held-out rows and what the model said of them."""
+
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    confidence: np.ndarray  # the model's top probability per row
+    ids: np.ndarray  # pool ids (audit, cross-validation), or the validation file's ids / row numbers
+    source: str
+    eval_set: str
+    fields: Any = None  # fn(positions) -> list of {column: value} for those rows
+
+
+def _top(bundle: dict[str, Any], X) -> tuple[np.ndarray, np.ndarray]:
+    proba = predict_proba_chunked(bundle, X)
+    cls = np.asarray(bundle["classes"], dtype=object)
+    return cls[proba.argmax(axis=1)], proba.max(axis=1)
+
+
+def _frame_fields(df, cols: list[str]):
+    cols = [c for c in cols if c in df.columns]
+
+    def get(rows) -> list[dict[str, Any]]:
+        return [{c: _plain(v) for c, v in zip(cols, vals)}
+                for vals in df.iloc[np.asarray(rows, dtype=int)][cols].itertuples(index=False, name=None)]
+    return get
+
+
+def _pool_fields(snap: Snapshot, ids: np.ndarray):
+    def get(rows) -> list[dict[str, Any]]:
+        from al_cli.annotation.views import load_views
+
+        wanted = [str(ids[i]) for i in rows]
+        views = load_views(snap.proj, wanted)
+        return [{c: v for c, v, _ in views[i].fields} if i in views else {} for i in wanted]
+    return get
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        return None if v != v else float(v)
+    return v if v is None or isinstance(v, (str, bool, int)) else str(v)
+
+
+def held_out_predictions(snap: Snapshot, bundle: dict[str, Any]) -> HeldOut:
+    """The validation file, else the labeled audit sample, else cross-validation on the
+    training labels."""
+    from al_cli.annotation.views import display_columns
+
     cfg, proj = snap.cfg, snap.proj
     if cfg.validation.path:
         vpath = proj.resolve(cfg.validation.path)
@@ -86,27 +157,46 @@ def held_out_predictions(snap: Snapshot, bundle: dict[str, Any]) -> tuple[np.nda
         data_mod.check_columns(vdf, [*cfg.data.text_columns, *cfg.data.feature_columns], vpath, "feature")
         Xv = transform(bundle["transformer"], vdf, cfg, str(vpath))
         y_true = vdf[cfg.validation.label_column].to_numpy(dtype=object)
-        return y_true, predict_labels(bundle, Xv), "validation", "validation:" + sha256_file(vpath)[:12]
+        id_col = cfg.data.id_column
+        if id_col and id_col in vdf.columns:
+            ids = data_mod.normalise_ids(vdf[id_col]).to_numpy(dtype=object)
+        else:
+            ids = np.asarray([f"row{i + 1}" for i in range(len(vdf))], dtype=object)
+        pred, conf = _top(bundle, Xv)
+        return HeldOut(y_true, pred, conf, ids, "validation", "validation:" + sha256_file(vpath)[:12],
+                       _frame_fields(vdf, display_columns(cfg)))
     audit = snap.known_labels[snap.known_labels["id"].isin(snap.audit_set)]
     if len(audit):
         pos, found = snap.positions_of(audit["id"].to_numpy())
         X = model_matrix(snap, bundle)
         y_true = audit["label"].to_numpy(dtype=object)[found]
+        ids = audit["id"].to_numpy(dtype=object)[found]
         key = hashlib.sha256("\n".join(sorted(audit["id"])).encode()).hexdigest()[:12]
-        return y_true, predict_labels(bundle, X[pos]), "audit", "audit:" + key
-    y_true, y_pred = _cv_predictions(snap)
+        pred, conf = _top(bundle, X[pos])
+        return HeldOut(y_true, pred, conf, ids, "audit", "audit:" + key, _pool_fields(snap, ids))
+    y_true, y_pred, conf, ids = _cv_predictions(snap)
     warn("no validation file and no labeled audit sample: cross-validating on the "
          "actively chosen labels, which biases the estimate (usually downwards); "
          "for an unbiased one, hold out a random sample and label it: 'al seed --validation-size 100' "
          "(or set validation.path in al.yaml)")
-    return y_true, y_pred, "cross_validation", "cross_validation"
+    return HeldOut(y_true, y_pred, conf, ids, "cross_validation", "cross_validation", _pool_fields(snap, ids))
 
 
-def _cv_predictions(snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
+def errors_of(held: HeldOut) -> list[dict[str, Any]]:
+    """The held-out rows the model gets wrong, most confident first (ties: file order)."""
+    wrong = np.flatnonzero(held.y_true != held.y_pred)
+    wrong = wrong[np.argsort(-held.confidence[wrong], kind="stable")]
+    fields = held.fields(wrong) if held.fields is not None and len(wrong) else [{} for _ in wrong]
+    return [{"id": str(held.ids[i]), "true": str(held.y_true[i]), "predicted": str(held.y_pred[i]),
+             "confidence": round(float(held.confidence[i]), 6), "fields": f}
+            for i, f in zip(wrong, fields)]
+
+
+def _cv_predictions(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     cfg = snap.cfg
-    pos, y, _, _ = snap.training
+    pos, y, eff, _ = snap.training
     _, counts = np.unique(y, return_counts=True)
     k = int(min(5, counts.min()))
     advice = "hold out a random sample to label with 'al seed --validation-size 100', or set validation.path in al.yaml"
@@ -118,11 +208,13 @@ def _cv_predictions(snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
         try:
             est = adapt(cfg.model, make_estimator(cfg.model, cfg.random_state), y, folds=k)
             cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=cfg.random_state)
-            pred = cross_val_predict(est, prepare_X(cfg.model.name, snap.features.X[pos]), y, cv=cv)
+            proba = cross_val_predict(est, prepare_X(cfg.model.name, snap.features.X[pos]), y, cv=cv,
+                                      method="predict_proba")
         except (ValueError, DataError) as exc:
             msg = exc.message if isinstance(exc, DataError) else str(exc)
             raise ProjectError(
                 "cannot evaluate: no validation file, no audit sample, and too few labels per "
                 f"class to cross-validate {cfg.model.name} ({msg}); {advice}"
             ) from None
-    return y, pred
+    classes = np.unique(y)  # cross_val_predict's column order (sorted, as the estimator's classes_)
+    return y, classes[proba.argmax(axis=1)], proba.max(axis=1), eff["id"].to_numpy(dtype=object)
