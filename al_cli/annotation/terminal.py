@@ -14,8 +14,10 @@ import termios
 CTRL_C = "\x03"
 ENTER = ("\r", "\n")
 BACKSPACE = ("\x7f", "\x08")
-SCROLL_DOWN = (" ", "down", "pgdn", "\x0e")
-SCROLL_UP = ("up", "pgup", "\x10")
+PAGE_DOWN = (" ", "pgdn")
+PAGE_UP = ("pgup",)
+LINE_DOWN = ("down", "\x0e")  # ↓, ctrl-N
+LINE_UP = ("up", "\x10")      # ↑, ctrl-P
 ESC_SEQ = {"[A": "up", "[B": "down", "[5~": "pgup", "[6~": "pgdn", "OA": "up", "OB": "down",
            "[H": "home", "[F": "end", "[1~": "home", "[4~": "end", "[Z": "btab"}
 
@@ -42,6 +44,9 @@ class Terminal:
         self.terminated = 0
         self.interrupted = False
         self._old_handlers: dict[int, object] = {}
+        self._wake: tuple[int, int] | None = None  # a signal makes this pipe readable
+        self._old_wakeup = -1
+        self.fresh_line = True  # the cursor is at the start of an empty line
 
     # -- lifetime --
     def __enter__(self) -> "Terminal":
@@ -54,6 +59,16 @@ class Terminal:
         for sig, handler in ((signal.SIGTERM, self._on_term), (signal.SIGHUP, self._on_term),
                              (signal.SIGINT, self._on_int), (signal.SIGWINCH, self._on_winch)):
             self._old_handlers[sig] = signal.signal(sig, handler)
+        # a signal (a resize above all) wakes the wait for a key at once, not at its timeout
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        os.set_blocking(w, False)
+        try:
+            self._old_wakeup = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+            self._wake = (r, w)
+        except ValueError:  # not the main thread: the wait's timeout does it
+            os.close(r)
+            os.close(w)
         termios.tcsetattr(self.fd_in, termios.TCSADRAIN, mode)
         self.write("\x1b[?1049h\x1b[?25l")  # alternate screen, hide cursor
         return self
@@ -62,10 +77,13 @@ class Terminal:
         self.restore()
 
     def restore(self) -> None:
+        """Give the terminal back: attributes, cursor, the normal screen, and the cursor
+        at the start of a fresh line (where a terminal without an alternate screen keeps
+        the last frame on view)."""
         if self._saved is None:
             return
         with contextlib.suppress(OSError):
-            self.write("\x1b[0m\x1b[?25h\x1b[?1049l")
+            self.write("\x1b[0m" + ("" if self.fresh_line else "\r\n") + "\x1b[?25h\x1b[?1049l")
         with contextlib.suppress(termios.error, OSError):
             termios.tcsetattr(self.fd_in, termios.TCSADRAIN, self._saved)
         self._saved = None
@@ -73,6 +91,13 @@ class Terminal:
             with contextlib.suppress(Exception):
                 signal.signal(sig, handler)
         self._old_handlers.clear()
+        if self._wake is not None:
+            with contextlib.suppress(Exception):
+                signal.set_wakeup_fd(self._old_wakeup)
+            for fd in self._wake:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._wake = None
 
     # Signals only set a flag, read between keys: an append in progress always finishes.
     def _on_term(self, signum, frame) -> None:  # noqa: ARG002
@@ -85,7 +110,9 @@ class Terminal:
         self.resized = True
 
     # -- output --
-    def write(self, s: str) -> None:
+    def write(self, s: str, *, fresh_line: bool = False) -> None:
+        """Write ``s``; ``fresh_line``: it leaves the cursor at the start of an empty line."""
+        self.fresh_line = fresh_line
         data = s.encode("utf-8", errors="replace")
         while data:
             n = os.write(self.fd_out, data)
@@ -94,14 +121,18 @@ class Terminal:
     def size(self) -> tuple[int, int]:
         try:
             sz = os.get_terminal_size(self.fd_out)
-            return max(sz.columns, 20), max(sz.lines, 8)
+            return max(sz.columns, 1), max(sz.lines, 1)
         except OSError:
             return 80, 24
 
     # -- input --
     def _fill(self, timeout: float | None) -> bool:
-        r, _, _ = select.select([self.fd_in], [], [], timeout)
-        if not r:
+        fds = [self.fd_in] + ([self._wake[0]] if self._wake else [])
+        r, _, _ = select.select(fds, [], [], timeout)
+        if self._wake and self._wake[0] in r:
+            with contextlib.suppress(OSError):
+                os.read(self._wake[0], 512)  # the flags set by the handlers say what came
+        if self.fd_in not in r:
             return False
         data = os.read(self.fd_in, 1024)
         if not data:
@@ -160,6 +191,3 @@ class Terminal:
             return "unknown"
         key, self._buf = self._buf[0], self._buf[1:]
         return key
-
-
-# --------------------------------------------------------------------------- screen
