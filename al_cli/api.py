@@ -32,6 +32,7 @@ _EXPORTS = {
     "status": "status", "StatusResult": "status",
     "export": "export", "ExportSetResult": "export",
     "predict": "predict", "PredictResult": "predict",
+    "explain": "explain", "ExplainResult": "explain",
     "Snapshot": "snapshot",
 }
 __all__ = sorted([*_EXPORTS, "as_dict", "effective_labels"])

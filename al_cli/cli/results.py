@@ -77,3 +77,50 @@ def predict(
         return
     con.line(f"model {res.model_version:04d}: wrote {res.n_rows} prediction(s) for {res.source} to {res.path}")
     con.line(f"  predicted: {counts(res.predicted_counts)}")
+
+
+# ----------------------------------------------------------------------------- explain
+@app.command(epilog=examples("al explain", "al explain --json | jq '.summary[]'"))
+@handle
+def explain(
+    project: Optional[Path] = ProjectOpt,
+    top: int = typer.Option(10, "--top", min=1, help="Rows shown per table."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Where the annotators corrected the model, and why it was confused: pairs, tags, notes, features."""
+    from al_cli import api
+
+    res = api.explain(open_project(project))
+    if json_out:
+        con.print_json(api.as_dict(res))
+        return
+    for sentence in res.summary:
+        con.line(sentence)
+    if res.n_answered_unchecked:
+        con.message("info", f"{res.n_answered_unchecked} answered row(s) have no prediction recorded at query "
+                            "time (the seed, imports of rows never queued, or rows queued before a model existed "
+                            "or before al recorded predictions)")
+    if not res.n_corrected:
+        return
+    pct = lambda x: f"{100 * x:.0f}%"  # noqa: E731
+    con.table("corrections per round", ["round", "checked", "corrected", "rate"],
+              [[r["round"], r["checked"], r["corrected"], pct(r["rate"])] for r in res.by_round][-top:])
+    con.table("per answered class", ["label", "checked", "corrected", "rate"],
+              [[r["label"], r["checked"], r["corrected"], pct(r["rate"])] for r in res.by_class])
+    con.table("confusion pairs (answered <- predicted)", ["answered", "predicted", "count", "share"],
+              [[r["true"], r["predicted"], r["count"], pct(r["share"])] for r in res.pairs[:top]])
+    if res.tags:
+        con.table("tags on corrections", ["tag", "corrections", "share", "top pair", "examples"],
+                  [[t["tag"], t["count"], pct(t["share"]),
+                    f"{t['pairs'][0]['predicted']} -> {t['pairs'][0]['true']}" if t["pairs"] else "",
+                    ", ".join(t["examples"])] for t in res.tags[:top]])
+    if res.note_words:
+        con.table("words in notes of corrections", ["word", "count", "share"],
+                  [[w["word"], w["count"], pct(w["share"])] for w in res.note_words[:top]])
+    if res.drivers:
+        con.table("what drove the wrong predictions", ["feature", "corrections", "top pair", "examples"],
+                  [[d["feature"], d["count"], f"{d['pairs'][0]['predicted']} -> {d['pairs'][0]['true']}",
+                    ", ".join(d["examples"])] for d in res.drivers[:top]])
+    con.table("most confident corrections", ["id", "answered", "predicted", "confidence", "why predicted", "note"],
+              [[c["id"], c["true"], c["predicted"], "" if c["confidence"] is None else f"{c['confidence']:.3f}",
+                c["drivers"], c["note"][:50]] for c in res.corrections[:top]])

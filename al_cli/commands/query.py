@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from al_cli import data as data_mod
+from al_cli.commands import queried
 from al_cli.commands.batch import BatchResult
 from al_cli.commands.scoring import pool_scores
 from al_cli.commands.snapshot import Snapshot
@@ -81,8 +82,11 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
     if audit_left:  # unanswered audit rows stay queued: the held-out sample must be labeled
         q = pd.concat([q, pd.DataFrame({"id": audit_left, "purpose": "audit", "round": version,
                                         "strategy": "audit:random"})], ignore_index=True)
+    recs = queried.records(snap, q["id"].tolist(), q["purpose"].tolist())
     with proj.lock():
         proj.write_queue(q)
+        if recs is not None:
+            proj.append_queried(recs)
     q = q[q["purpose"] == "train"]
     explain = q[["id", "score", "final_score", "cluster", "random_pick", "cost", "reason"]].to_dict("records")
     replaced = int((pending["purpose"] != "audit").sum()) if "purpose" in pending else len(pending)

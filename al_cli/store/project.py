@@ -16,6 +16,8 @@ from al_cli.store.modelstore import ModelStore
 
 CONFIG_NAME = "al.yaml"
 QUEUE_BASE_COLUMNS = ["id", "purpose", "round", "strategy"]
+#: queried.csv: each row queued by al query, with the model's prediction at that moment
+QUERIED_COLUMNS = ["id", "round", "purpose", "model_version", "predicted", "confidence", "drivers", "time"]
 HISTORY_COLUMNS = [
     "time", "event", "model_version", "round", "n_labeled", "source", "n_eval",
     "accuracy", "macro_f1", "eval_set", "stop_reason",
@@ -61,6 +63,7 @@ class Project:
     history_path = property(lambda self: self.root / "history.csv")
     audit_path = property(lambda self: self.root / "audit.csv")
     claims_path = property(lambda self: self.root / "claims.csv")
+    queried_path = property(lambda self: self.root / "queried.csv")
     state_path = property(lambda self: self.root / "pool.json")
     models_dir = property(lambda self: self.root / "models")
     cache_dir = property(lambda self: self.root / "cache")
@@ -141,6 +144,28 @@ class Project:
     def write_queue(self, frame) -> None:
         """Replace queue.csv; the caller holds the lock."""
         atomic_write_csv(self.queue_path, frame)
+
+    # what the model predicted for each queued row ---------------------------
+    def read_queried(self):
+        import pandas as pd
+
+        q = self.read_csv(self.queried_path)
+        if q is None or "id" not in q.columns:
+            return pd.DataFrame(columns=QUERIED_COLUMNS)
+        for c in QUERIED_COLUMNS:
+            if c not in q.columns:
+                q[c] = None
+        q["id"] = q["id"].astype(str)
+        return q
+
+    def append_queried(self, frame) -> None:
+        """Add rows to queried.csv (a whole-file atomic rewrite); the caller holds the lock."""
+        import pandas as pd
+
+        old = self.read_queried()
+        new = frame.reindex(columns=QUERIED_COLUMNS)
+        both = new if old.empty else pd.concat([old[QUERIED_COLUMNS], new], ignore_index=True)
+        atomic_write_csv(self.queried_path, both)
 
     # audit sample ----------------------------------------------------------
     def audit_frame(self):
