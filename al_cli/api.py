@@ -33,6 +33,7 @@ _EXPORTS = {
     "export": "export", "ExportSetResult": "export",
     "predict": "predict", "PredictResult": "predict",
     "explain": "explain", "ExplainResult": "explain",
+    "report": "report", "ReportResult": "report",
     "Snapshot": "snapshot",
 }
 __all__ = sorted([*_EXPORTS, "as_dict", "effective_labels"])

@@ -228,7 +228,9 @@ def evaluate(
     stop_at: Optional[float] = typer.Option(None, "--stop-at", callback=between(0, 1), help="Target for --metric: exit 0 when reached, 3 when not."),
     metric: str = typer.Option("accuracy", "--metric", callback=choice(("accuracy", "macro_f1")), help="accuracy or macro_f1 (for --stop-at / --min-gain)."),
     min_gain: Optional[float] = typer.Option(None, "--min-gain", help="Also stop when the metric gained less than this per 100 new labels over the last --patience evaluations."),
-    patience: int = typer.Option(3, "--patience", min=1, help="Evaluations looked back over for --min-gain."),
+    max_minutes_per_point: Optional[float] = typer.Option(None, "--max-minutes-per-point", help="Also stop when a point (0.01) of the metric cost more than this many minutes of labeling over the last --patience evaluations (timed answers only)."),
+    stable_kappa: Optional[float] = typer.Option(None, "--stable-kappa", help="Also stop when successive models' predictions on a fixed stop set agree at Cohen's kappa >= this (e.g. 0.99) for --patience evaluations."),
+    patience: int = typer.Option(3, "--patience", min=1, help="Evaluations looked back over for --min-gain, --max-minutes-per-point and --stable-kappa."),
     errors: bool = typer.Option(False, "--errors", help="Also list the held-out rows the model gets wrong (true, predicted, confidence, fields)."),
     json_out: bool = JsonOpt,
 ) -> None:
@@ -236,15 +238,19 @@ def evaluate(
     from al_cli import api
 
     res = api.evaluate(open_project(project), stop_at=stop_at, metric=metric, min_gain=min_gain,
-                       patience=patience, errors=errors)
+                       patience=patience, errors=errors, max_minutes_per_point=max_minutes_per_point,
+                       stable_kappa=stable_kappa)
     if json_out:
         d = api.as_dict(res)
         if not errors:
             d.pop("errors", None)
         con.print_json(d)
     else:
+        a_lo, a_hi = res.accuracy_ci
+        f_lo, f_hi = res.macro_f1_ci
         con.line(f"model {res.model_version:04d} on {res.n_labeled} labels, {res.source} "
-                 f"({res.n_eval} rows): accuracy {res.accuracy:.4f}, macro-F1 {res.macro_f1:.4f}")
+                 f"({res.n_eval} rows): accuracy {res.accuracy:.4f} [{a_lo:.3f}, {a_hi:.3f}], "
+                 f"macro-F1 {res.macro_f1:.4f} [{f_lo:.3f}, {f_hi:.3f}] (95% intervals)")
         con.table(None, ["class", "precision", "recall", "f1", "support"],
                   [[k, v["precision"], v["recall"], v["f1"], v["support"]] for k, v in res.per_class.items()])
         labs = res.confusion["labels"]
@@ -254,6 +260,17 @@ def evaluate(
             acc = [p["accuracy"] for p in res.curve]
             con.line(f"learning curve ({res.curve[0]['n_labeled']} -> {res.curve[-1]['n_labeled']} labels): "
                      f"accuracy {con.sparkline(acc)} {acc[0]:.3f} -> {acc[-1]:.3f}")
+        cost = []
+        if res.labeling_minutes:
+            cost.append(f"{res.labeling_minutes:.1f} min of labeling so far")
+        if res.minutes_per_point is not None:
+            cost.append(f"{res.minutes_per_point:.1f} min per point of {metric} over the last {patience} evaluations")
+        elif res.labeling_minutes and res.points_gained is not None and res.points_gained <= 0:
+            cost.append(f"no gain in {metric} over the last {patience} evaluations")
+        if res.stability_kappa is not None:
+            cost.append(f"agreement with the previous model kappa {res.stability_kappa:.3f}")
+        if cost:
+            con.line("; ".join(cost))
         if res.plot:
             con.message("info", f"learning curve drawn in {res.plot}")
         if res.errors is not None:

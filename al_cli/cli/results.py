@@ -124,3 +124,27 @@ def explain(
     con.table("most confident corrections", ["id", "answered", "predicted", "confidence", "why predicted", "note"],
               [[c["id"], c["true"], c["predicted"], "" if c["confidence"] is None else f"{c['confidence']:.3f}",
                 c["drivers"], c["note"][:50]] for c in res.corrections[:top]])
+
+
+# ----------------------------------------------------------------------------- report
+@app.command(epilog=examples("al report                     (report.html in the project)",
+                             "al report -o ~/reports/moderation.html",
+                             "al report --markdown -o REPORT.md"))
+@handle
+def report(
+    project: Optional[Path] = ProjectOpt,
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="The file to write (default: report.html, or report.md, in the project)."),
+    markdown: bool = typer.Option(False, "--markdown", help="Markdown instead of HTML (images embedded too)."),
+    metric: str = typer.Option("accuracy", "--metric", help="accuracy or macro_f1: the metric the cost and stopping sections read."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """One self-contained file: learning curve, per-class scores, confusion, cost, annotators, explain, stopping."""
+    from al_cli import api
+
+    if metric not in ("accuracy", "macro_f1"):
+        raise typer.BadParameter("--metric must be accuracy or macro_f1")
+    res = api.report(open_project(project), output, markdown=markdown, metric=metric)
+    if json_out:
+        con.print_json(api.as_dict(res))
+        return
+    con.line(f"wrote {res.path} ({res.format}, {len(res.sections)} sections, {res.images} image(s))")

@@ -17,7 +17,8 @@ from al_cli.errors import ConfigError, DataError, ProjectError
 from al_cli.features.transform import transform
 from al_cli.models.fitting import adapt, make_estimator, prepare_X
 from al_cli.report import warn
-from al_cli.reports.metrics import metrics
+from al_cli.commands.stability import minutes_behind, stability_kappa
+from al_cli.reports.metrics import CI_WARN, bootstrap_ci, metrics
 from al_cli.store import Project, sha256_file
 
 
@@ -37,37 +38,75 @@ class EvalResult:
     curve: list[dict[str, Any]]
     plot: str | None = None  # learning_curve.png in the project, when it could be drawn
     errors: list[dict[str, Any]] | None = None  # with errors=True: the rows the model gets wrong
+    accuracy_ci: list[float] | None = None  # 95% bootstrap interval over the held-out rows
+    macro_f1_ci: list[float] | None = None
+    labeling_minutes: float = 0.0  # minutes of timed labeling behind this model
+    minutes_per_point: float | None = None  # over the last --patience evaluations
+    stability_kappa: float | None = None  # agreement with the previous model on the stop set
+    points_gained: float | None = None  # points of --metric over the last --patience evaluations
 
 
 def evaluate(proj: Project, *, stop_at: float | None = None, metric: str = "accuracy",
-             min_gain: float | None = None, patience: int = 3, errors: bool = False) -> EvalResult:
+             min_gain: float | None = None, patience: int = 3, errors: bool = False,
+             max_minutes_per_point: float | None = None, stable_kappa: float | None = None) -> EvalResult:
     snap = Snapshot(proj)
     if metric not in ("accuracy", "macro_f1"):
         raise ConfigError("--metric must be accuracy or macro_f1")
     if stop_at is not None and not 0 <= stop_at <= 1:
         raise ConfigError("--stop-at must be a number between 0 and 1")
+    if stable_kappa is not None and not -1 <= stable_kappa <= 1:
+        raise ConfigError("--stable-kappa must be a number between -1 and 1")
+    if max_minutes_per_point is not None and not max_minutes_per_point > 0:
+        raise ConfigError("--max-minutes-per-point must be a positive number")
     version, bundle, man = snap.model
     held = held_out_predictions(snap, bundle)
     y_true, y_pred, source, eval_set = held.y_true, held.y_pred, held.source, held.eval_set
     acc, macro, per_class, cm = metrics(y_true, y_pred, snap.cfg.labels)
+    ci = bootstrap_ci(y_true, y_pred, snap.cfg.labels, snap.stream("ci", version))
     n_labeled = int(man.get("n_labeled", 0))
+    kappa = stability_kappa(snap, version, bundle)
     row = {"event": "evaluate", "model_version": version, "round": version, "n_labeled": n_labeled,
            "source": source, "n_eval": len(y_true), "accuracy": round(acc, 6), "macro_f1": round(macro, 6),
-           "eval_set": eval_set}
+           "eval_set": eval_set, "stability_kappa": "" if kappa is None else kappa}
     curve = [p for p in learning_curve(proj, eval_set) if p["model_version"] != version]
     curve.append({"model_version": version, "n_labeled": n_labeled, "accuracy": row["accuracy"],
-                  "macro_f1": row["macro_f1"]})
-    options = {"stop_at": stop_at, "min_gain": min_gain, "patience": patience}
-    state = stopping.CurveState(metric, acc if metric == "accuracy" else macro, curve)
+                  "macro_f1": row["macro_f1"], "stability_kappa": kappa})
+    minutes = minutes_behind(snap, [p["model_version"] for p in curve])
+    for p, m in zip(curve, minutes):
+        p["labeling_minutes"] = m
+    options = {"stop_at": stop_at, "min_gain": min_gain, "patience": patience,
+               "max_minutes_per_point": max_minutes_per_point, "stable_kappa": stable_kappa}
+    state = stopping.CurveState(metric, acc if metric == "accuracy" else macro, curve, minutes,
+                                [p.get("stability_kappa") for p in curve])
     stop, reason, given = stopping.decide(state, options)
     proj.append_history({**row, "stop_reason": reason if stop else ""})
     # record the metrics in the manifest (atomic rewrite of the JSON, sha unchanged)
-    man["metrics"] = {"source": source, "n_eval": len(y_true), "accuracy": acc, "macro_f1": macro}
+    man["metrics"] = {"source": source, "n_eval": len(y_true), "accuracy": acc, "macro_f1": macro,
+                      "accuracy_ci": ci["accuracy"], "macro_f1_ci": ci["macro_f1"]}
     with proj.lock():
         proj.models.write_manifest(version, man)
+    half = (ci[metric][1] - ci[metric][0]) / 2
+    if half > CI_WARN:
+        more = ("add labeled rows to the validation file" if source == "validation" else
+                "'al seed --validation-size 200' adds rows to the audit sample to label")
+        warn(f"{source}: {len(y_true)} held-out rows give {metric} {state.value:.3f} +/- {half:.3f} "
+             f"(95% interval): too few to tell two rounds apart by less than that; {more}")
     plot = _draw(proj, curve, source, stop_at, metric)
     return EvalResult(version, n_labeled, acc, macro, per_class, cm, source, len(y_true), stop, reason,
-                      given, curve, plot, errors_of(held) if errors else None)
+                      given, curve, plot, errors_of(held) if errors else None, ci["accuracy"], ci["macro_f1"],
+                      minutes[-1], _finite(stopping.minutes_per_point(state, patience)), kappa,
+                      _gained(curve, metric, patience))
+
+
+def _finite(v: float | None) -> float | None:
+    return None if v is None or v == float("inf") else round(v, 3)
+
+
+def _gained(curve: list[dict[str, Any]], metric: str, patience: int) -> float | None:
+    """Points (0.01) of ``metric`` gained over the last ``patience`` evaluations."""
+    if len(curve) <= patience:
+        return None
+    return round(100 * (curve[-1][metric] - curve[-1 - patience][metric]), 3)
 
 
 PLOT_FILE = "learning_curve.png"
@@ -95,8 +134,17 @@ def learning_curve(proj: Project, eval_set: str) -> list[dict[str, Any]]:
     hist = proj.read_history()
     ev = hist[(hist["event"] == "evaluate") & (hist["eval_set"] == eval_set)]
     return [{"model_version": int(r.model_version), "n_labeled": int(r.n_labeled),
-             "accuracy": float(r.accuracy), "macro_f1": float(r.macro_f1)}
+             "accuracy": float(r.accuracy), "macro_f1": float(r.macro_f1),
+             "stability_kappa": _num_or_none(r.stability_kappa)}
             for r in ev.drop_duplicates("model_version", keep="last").itertuples()]
+
+
+def _num_or_none(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if f != f else f
 
 
 @dataclass

@@ -43,3 +43,52 @@ def learning_curve_png(curve: Sequence[dict[str, Any]], *, title: str, source: s
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
     return buf.getvalue()
+
+
+def confusion_png(labels: Sequence[str], matrix: Sequence[Sequence[int]], title: str) -> bytes:
+    """The confusion matrix as a heat map (rows: true, columns: predicted), counts written in."""
+    import numpy as np
+
+    plt = _plt()
+    m = np.asarray(matrix, dtype=float)
+    k = len(labels)
+    size = max(3.2, 0.7 * k + 2)
+    fig, ax = plt.subplots(figsize=(size, size * 0.85), constrained_layout=True)
+    ax.imshow(m, cmap="Blues")
+    ax.set_xticks(range(k), labels=[str(x) for x in labels], rotation=45 if k > 4 else 0, ha="right" if k > 4 else "center")
+    ax.set_yticks(range(k), labels=[str(x) for x in labels])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    top = m.max() if m.size else 0
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(int(m[i, j])), ha="center", va="center",
+                    color="white" if top and m[i, j] > top / 2 else "black", fontsize=9)
+    ax.set_title(title, fontsize=10)
+    return _png(fig, plt)
+
+
+def per_class_png(per_class: dict[str, dict[str, float]], title: str) -> bytes:
+    """Precision, recall and F1 per class as grouped bars."""
+    import numpy as np
+
+    plt = _plt()
+    names = list(per_class)
+    x = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.1 * len(names) + 2), 3.4), constrained_layout=True)
+    for i, key in enumerate(("precision", "recall", "f1")):
+        ax.bar(x + (i - 1) * 0.26, [per_class[n][key] for n in names], width=0.26, label=key)
+    ax.set_xticks(x, labels=names, rotation=30 if len(names) > 5 else 0)
+    ax.set_ylim(0, 1.2)
+    ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper center", ncol=3, frameon=False)
+    ax.set_title(title, fontsize=10)
+    return _png(fig, plt)
+
+
+def _png(fig, plt) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    return buf.getvalue()

@@ -1,9 +1,10 @@
 """Stopping rules as objects: each looks at the learning curve and says whether to stop.
 
 A :class:`StopRule` is registered by name (entry point group ``al_cli.stopping``) and
-built from the options ``al evaluate`` was given: ``target`` (``--stop-at``) and
-``min_gain`` (``--min-gain``, ``--patience``). ``al evaluate`` stops when any rule given
-says so (exit 0), and exits 3 while none does.
+built from the options ``al evaluate`` was given: ``target`` (``--stop-at``), ``min_gain``
+(``--min-gain``, ``--patience``), ``max_minutes_per_point`` (``--max-minutes-per-point``)
+and ``stable_predictions`` (``--stable-kappa``, Bloodgood & Vijay-Shanker 2009).
+``al evaluate`` stops when any rule given says so (exit 0), and exits 3 while none does.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ class CurveState:
     metric: str                       # "accuracy" | "macro_f1"
     value: float                      # the latest model's value of ``metric``
     curve: list[dict[str, Any]]       # [{model_version, n_labeled, accuracy, macro_f1}, ...]
+    minutes: list[float] | None = None       # labeling minutes behind each curve point
+    kappas: list[float | None] | None = None  # each point's agreement with the model before it
 
 
 @dataclass(frozen=True)
@@ -60,11 +63,51 @@ def min_gain(state: CurveState, options: dict[str, Any]) -> tuple[bool, str | No
     return False, None
 
 
+def minutes_per_point(state: CurveState, patience: int) -> float | None:
+    """Minutes of labeling per point (0.01) of the metric gained over the last ``patience``
+    evaluations; inf when nothing was gained; None without enough points or timed answers."""
+    curve, minutes = state.curve, state.minutes
+    if not minutes or len(curve) <= patience or len(minutes) != len(curve):
+        return None
+    dm = minutes[-1] - minutes[-1 - patience]
+    if dm <= 0:
+        return None
+    points = 100 * (curve[-1][state.metric] - curve[-1 - patience][state.metric])
+    return float("inf") if points <= 0 else dm / points
+
+
+def max_minutes_per_point(state: CurveState, options: dict[str, Any]) -> tuple[bool, str | None]:
+    limit, patience = options["max_minutes_per_point"], int(options.get("patience") or 3)
+    mpp = minutes_per_point(state, patience)
+    if mpp is None or mpp <= limit:
+        return False, None
+    if mpp == float("inf"):
+        spent = state.minutes[-1] - state.minutes[-1 - patience]
+        return True, (f"{state.metric} did not improve over the last {patience} evaluations "
+                      f"({spent:.1f} minutes of labeling)")
+    return True, f"{mpp:.1f} minutes of labeling per point of {state.metric} over the last {patience} evaluations (> {limit:g})"
+
+
+def stable_predictions(state: CurveState, options: dict[str, Any]) -> tuple[bool, str | None]:
+    threshold, patience = options["stable_kappa"], int(options.get("patience") or 3)
+    kappas = state.kappas or []
+    last = kappas[-patience:]
+    if len(last) < patience or any(k is None or k < threshold for k in last):
+        return False, None
+    return True, (f"predictions on the stop set agreed with the previous model's at kappa >= "
+                  f"{threshold:g} for {patience} evaluations (last {last[-1]:.4f})")
+
+
 def _builtins() -> dict[str, StopRule]:
     items = [
         StopRule("target", "the metric reached --stop-at", ("stop_at",), target),
         StopRule("min_gain", "less than --min-gain per 100 labels over --patience evaluations",
                  ("min_gain",), min_gain),
+        StopRule("max_minutes_per_point", "more than --max-minutes-per-point minutes of labeling per "
+                 "point of the metric over --patience evaluations", ("max_minutes_per_point",),
+                 max_minutes_per_point),
+        StopRule("stable_predictions", "successive models agree on a fixed stop set (Cohen's kappa >= "
+                 "--stable-kappa) for --patience evaluations", ("stable_kappa",), stable_predictions),
     ]
     return {r.name: r for r in items}
 

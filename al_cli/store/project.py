@@ -20,7 +20,7 @@ QUEUE_BASE_COLUMNS = ["id", "purpose", "round", "strategy"]
 QUERIED_COLUMNS = ["id", "round", "purpose", "model_version", "predicted", "confidence", "drivers", "time"]
 HISTORY_COLUMNS = [
     "time", "event", "model_version", "round", "n_labeled", "source", "n_eval",
-    "accuracy", "macro_f1", "eval_set", "stop_reason",
+    "accuracy", "macro_f1", "eval_set", "stop_reason", "stability_kappa",
 ]
 POOL_STATE_FORMAT = 1
 
