@@ -176,3 +176,17 @@ def test_evaluate_errors_on_cross_validation_name_pool_ids(cli, tmp_path, tabula
     assert {k: v for k, v in _pairs_from_confusion(r.json()["confusion"]).items()} == \
         {k: sum(1 for e in r.json()["errors"] if (e["true"], e["predicted"]) == k)
          for k in _pairs_from_confusion(r.json()["confusion"])}
+
+
+def test_dash_is_a_stream_where_read_once_and_refused_for_the_pool(cli, tmp_path, tabular_csv, project):
+    r = cli("init", tmp_path / "q", "--data", "-", "--id-column", "id", "--labels", "a,b,c")
+    assert r.code == 1 and "--data -" in r.stderr and r.stderr.count("\n") == 1
+    assert not (tmp_path / "q" / "al.yaml").exists()
+    r = cli("init", tmp_path / "q", "--data", tabular_csv, "--validation", "-", "--labels", "a,b,c")
+    assert r.code == 1 and "--validation -" in r.stderr
+    _round(cli, project, tmp_path)
+    r = cli("report", "-p", project, "-o", "-")
+    assert r.code == 0 and r.stdout.startswith("<!DOCTYPE html>") and not (project / "report.html").exists()
+    r = cli("report", "-p", project, "-o", "-", "--markdown")
+    assert r.code == 0 and r.stdout.startswith("# al report")
+    assert cli("report", "-p", project, "-o", "-", "--json").code == 2

@@ -133,7 +133,7 @@ def explain(
 @handle
 def report(
     project: Optional[Path] = ProjectOpt,
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="The file to write (default: report.html, or report.md, in the project)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="The file to write (default: report.html, or report.md, in the project); '-': standard output."),
     markdown: bool = typer.Option(False, "--markdown", help="Markdown instead of HTML (images embedded too)."),
     metric: str = typer.Option("accuracy", "--metric", help="accuracy or macro_f1: the metric the cost and stopping sections read."),
     json_out: bool = JsonOpt,
@@ -143,8 +143,15 @@ def report(
 
     if metric not in ("accuracy", "macro_f1"):
         raise typer.BadParameter("--metric must be accuracy or macro_f1")
+    if json_out and output == "-":
+        raise typer.BadParameter("-o - writes the report to standard output: leave out --json")
     res = api.report(open_project(project), output, markdown=markdown, metric=metric)
+    if res.text is not None:
+        _write_stdout(res.text)
+        return
     if json_out:
-        con.print_json(api.as_dict(res))
+        d = api.as_dict(res)
+        d.pop("text", None)
+        con.print_json(d)
         return
     con.line(f"wrote {res.path} ({res.format}, {len(res.sections)} sections, {res.images} image(s))")

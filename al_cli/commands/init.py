@@ -57,6 +57,10 @@ def init(
         raise ProjectError(f"{directory}: already an al project (al.yaml exists); use --force to overwrite its config")
     if directory.exists() and not directory.is_dir():
         raise ProjectError(f"{directory}: exists and is not a folder")
+    for opt, value in (("--data", data), ("--validation", validation)):
+        if value is not None and str(value) == "-":
+            raise DataError(f"{opt} -: every command reads this file again, so it must be a file, not "
+                            "standard input (save it first: ... > pool.csv)")
     data = Path(data)
     text_columns = [c for c in (text_columns or []) if c]
     df = data_mod.read_table(data, "pool", str_columns=[id_column])  # ids as written, as later

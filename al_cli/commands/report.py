@@ -36,6 +36,7 @@ class ReportResult:
     sections: list[str] = field(default_factory=list)
     images: int = 0
     model_version: int | None = None
+    text: str | None = None  # the file's text, when the output is '-' (the CLI writes it to stdout)
 
 
 def _annotators(snap: Snapshot) -> list[dict[str, Any]]:
@@ -172,6 +173,11 @@ def report(proj: Project, output: Path | str | None = None, *, markdown: bool = 
     if metric not in ("accuracy", "macro_f1"):
         raise DataError("--metric must be accuracy or macro_f1")
     snap = Snapshot(proj)
+    fmt = "markdown" if markdown else "html"
+    if output is not None and str(output) == "-":
+        data = gather(snap, metric)
+        text, sections = (render_markdown if markdown else render_html)(data)
+        return ReportResult("-", fmt, sections, len(data["images"]), data["model_version"], text)
     out = Path(output) if output is not None else proj.root / ("report.md" if markdown else "report.html")
     if not out.parent.exists():
         raise DataError(f"{out}: folder {out.parent} does not exist")
@@ -179,6 +185,5 @@ def report(proj: Project, output: Path | str | None = None, *, markdown: bool = 
     data = gather(snap, metric)
     text, sections = (render_markdown if markdown else render_html)(data)
     atomic_write_text(out, text)
-    return ReportResult(str(out), "markdown" if markdown else "html", sections, len(data["images"]),
-                        data["model_version"])
+    return ReportResult(str(out), fmt, sections, len(data["images"]), data["model_version"])
 
