@@ -34,6 +34,8 @@ _EXPORTS = {
     "predict": "predict", "PredictResult": "predict",
     "explain": "explain", "ExplainResult": "explain",
     "report": "report", "ReportResult": "report",
+    "agreement": "agreement", "AgreementResult": "agreement",
+    "suspects": "suspects", "SuspectsResult": "suspects",
     "Snapshot": "snapshot",
 }
 __all__ = sorted([*_EXPORTS, "as_dict", "effective_labels"])

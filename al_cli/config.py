@@ -72,6 +72,7 @@ class LabelingConfig:
     show_prediction: bool = False
     overlap: float = 0.0
     share_twin_labels: bool = False  # a label also trains the row's unlabeled exact twins
+    consensus: str = "latest"  # latest | majority | adjudicated (see store/consensus.py)
     display_columns: list[str] = field(default_factory=list)
 
 
@@ -220,6 +221,8 @@ def validate(cfg: Config, where: str = "al.yaml") -> None:
             "labeling.tags", "must be a list of words")
     _expect(isinstance(lab.share_twin_labels, bool), where, "labeling.share_twin_labels",
             "must be true or false")
+    _expect(lab.consensus in ("latest", "majority", "adjudicated"), where, "labeling.consensus",
+            "must be latest, majority or adjudicated")
     _expect(isinstance(lab.show_prediction, bool), where, "labeling.show_prediction",
             "must be true or false")
     _expect(isinstance(lab.display_columns, list) and all(isinstance(c, str) for c in lab.display_columns),

@@ -136,6 +136,7 @@ def label(
     import_file: Optional[Path] = typer.Option(None, "--import", help="Read labels from a CSV ('-': standard input): columns id,label (optional annotator, note). Any bad row: nothing is imported; answers already recorded are not added again."),
     export_file: Optional[Path] = typer.Option(None, "--export", help="Write the unanswered batch to a CSV ('-': standard output) for an outside annotator; spreadsheet-safe."),
     queued_only: bool = typer.Option(False, "--queued-only", help="With --import: take only rows in the current batch (an answer key for the whole pool)."),
+    adjudicate: bool = typer.Option(False, "--adjudicate", help="With --import: the answers are adjudications, decisions that settle items whose annotators disagree."),
     annotator: Optional[str] = typer.Option(None, "--annotator", help="Who labels (default: $AL_ANNOTATOR, then the login name)."),
     json_out: bool = JsonOpt,
 ) -> None:
@@ -144,9 +145,12 @@ def label(
 
     if import_file and export_file:
         raise typer.BadParameter("give --import or --export, not both")
+    if adjudicate and not import_file:
+        raise typer.BadParameter("--adjudicate works with --import for now (adjudication in the terminal is not built yet)")
     proj = open_project(project)
     if import_file:
-        res = api.label_import(proj, import_file, annotator=annotator, queued_only=queued_only)
+        res = api.label_import(proj, import_file, annotator=annotator, queued_only=queued_only,
+                               adjudicate=adjudicate)
         if json_out:
             con.print_json(api.as_dict(res))
             return
@@ -156,6 +160,15 @@ def label(
             con.message("info", f"{res.unchanged} answer(s) were already recorded and are not added again")
         if res.unanswered:
             con.message("info", f"{res.unanswered} row(s) without a label are left unanswered")
+        if res.conflicts and adjudicate:
+            con.message("info", f"{res.conflicts} item(s) with disagreeing answers settled by adjudication")
+        elif res.conflicts:
+            rule = proj.config.labeling.consensus
+            how = (f"{res.unresolved} of them unresolved under labeling.consensus '{rule}' and left out of "
+                   "training until adjudicated ('al label --import FILE --adjudicate')") if res.unresolved \
+                else f"settled by labeling.consensus '{rule}'"
+            con.message("warning", f"{res.conflicts} imported item(s) now have disagreeing answers from "
+                                   f"different annotators: {how}; see 'al status'")
         con.line(f"labeled so far: {res.n_labeled} ({counts(res.labels_per_class)}); "
                  f"{res.queue_remaining} left in the batch")
         return
@@ -359,6 +372,12 @@ def status(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> No
         m = res.last_metrics
         con.line(f"last evaluation: model {m['model_version']:04d}, {m['source']}, accuracy "
                  f"{m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}")
+    if res.conflicts:
+        left = res.unresolved or []
+        more = (f"; {len(left)} unresolved under '{res.consensus}' (left out of training: "
+                + ", ".join(left[:5]) + (", ..." if len(left) > 5 else "") + ")") if left else \
+            f", settled by the '{res.consensus}' rule"
+        con.line(f"conflicts: {res.conflicts} item(s) with disagreeing answers{more}")
     if res.stopped:
         con.line(f"stop rule met: {res.stopped} (take the labels away, or go on with 'al query')")
     if res.torn_lines:

@@ -155,3 +155,81 @@ def report(
         con.print_json(d)
         return
     con.line(f"wrote {res.path} ({res.format}, {len(res.sections)} sections, {res.images} image(s))")
+
+
+# ----------------------------------------------------------------------------- agreement
+@app.command(epilog=examples("al agreement", "al agreement --json | jq .flagged"))
+@handle
+def agreement(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> None:
+    """Agreement between annotators (Cohen's kappa per pair, Fleiss' kappa, Krippendorff's alpha) and who drifts."""
+    from al_cli import api
+
+    res = api.agreement(open_project(project))
+    if json_out:
+        con.print_json(api.as_dict(res))
+        return
+    ci = lambda c: "" if not c else f" [{c[0]:.3f}, {c[1]:.3f}]"  # noqa: E731
+    num = lambda v, nd=3: "n/a" if v is None else f"{v:.{nd}f}"  # noqa: E731
+    if not res.items:
+        con.line("no item has answers from two or more annotators yet: nothing to compare "
+                 "(labeling.overlap in al.yaml makes everyone label a share of each batch)")
+    else:
+        con.line(f"{res.items} item(s) answered by two or more annotators: Fleiss' kappa "
+                 f"{num(res.fleiss_kappa)}{ci(res.fleiss_kappa_ci)}, Krippendorff's alpha "
+                 f"{num(res.krippendorff_alpha)}{ci(res.krippendorff_alpha_ci)} (95% intervals)")
+        con.table("pairs", ["annotators", "items", "agreement", "Cohen's kappa", "95% interval"],
+                  [[f"{p['a']} / {p['b']}", p["items"], f"{p['agreement']:.3f}", num(p["kappa"]),
+                    ci(p["kappa_ci"]).strip()] for p in res.pairs])
+    if res.annotators:
+        con.table("annotators (agreement with the others' majority)",
+                  ["annotator", "items", "median s", "skip rate", "agreement", "early", "late", "flag"],
+                  [[a["annotator"], a["items"], num(a["median_seconds"], 1), f"{a['skip_rate']:.2f}",
+                    num(a["agreement_with_consensus"]), num(a["early"]), num(a["late"]),
+                    "FLAGGED" if a["flagged"] else ""] for a in res.annotators])
+    for a in res.annotators:
+        if a["flagged"]:
+            con.message("warning", f"{a['annotator']} agrees with the others' majority on "
+                                   f"{a['agreement_with_consensus']:.0%} of {a['compared']} items, far below the "
+                                   "rest: check their answers (al export shows who answered what)")
+        if a.get("drift"):
+            con.message("warning", f"{a['annotator']}: {a['drift']}")
+
+
+# ----------------------------------------------------------------------------- suspects
+@app.command(epilog=examples("al suspects", "al suspects --top 50 --export second_look.csv   (answer it again: al label --import)"))
+@handle
+def suspects(
+    project: Optional[Path] = ProjectOpt,
+    top: int = typer.Option(20, "--top", min=1, help="How many of the most suspect labels to list."),
+    export: Optional[str] = typer.Option(None, "--export", help="Write those rows to a CSV ('-': standard output) with an empty label column, to answer again and import."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Labels that are probably wrong (confident learning on out-of-fold probabilities), most suspect first."""
+    from al_cli import api
+    from al_cli.commands.suspects import frame
+    from al_cli.commands.tables import write_table
+
+    if json_out and export == "-":
+        raise typer.BadParameter("--export - writes the CSV to standard output: leave out --json")
+    proj = open_project(project)
+    res = api.suspects(proj, top=top)
+    if export is not None:
+        f = frame(res)
+        out = f[["id"]].assign(label="", annotator="", note="", given=f["label"], suggested=f["suggested"],
+                               self_confidence=f["self_confidence"])
+        path, text = write_table(out, export)
+        if text is not None:
+            _write_stdout(text)
+            con.message("info", f"wrote {len(out)} suspect label(s) to standard output")
+            return
+        con.message("info", f"wrote {len(out)} suspect label(s) to {path}: fill 'label' and run "
+                            f"'al label --import {path}'")
+    if json_out:
+        con.print_json(api.as_dict(res))
+        return
+    con.line(f"{res.n_issues} of {res.n_checked} training labels look wrong to a {res.folds}-fold "
+             "out-of-fold model (confident learning); the most suspect:")
+    con.table(None, ["id", "label", "suggested", "p(label)", "p(suggested)", "issue", "annotator", "note"],
+              [[s["id"], s["label"], s["suggested"], f"{s['self_confidence']:.3f}",
+                f"{s['suggested_confidence']:.3f}", "yes" if s["issue"] else "", s["annotator"], s["note"][:40]]
+               for s in res.suspects])

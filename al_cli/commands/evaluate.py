@@ -241,16 +241,26 @@ def errors_of(held: HeldOut) -> list[dict[str, Any]]:
 
 
 def _cv_predictions(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    advice = "hold out a random sample to label with 'al seed --validation-size 100', or set validation.path in al.yaml"
+    y, proba, classes, ids = out_of_fold(snap, "cannot evaluate: no validation file, no audit sample, and",
+                                         advice)
+    return y, classes[proba.argmax(axis=1)], proba.max(axis=1), ids
+
+
+def out_of_fold(snap: Snapshot, what: str, advice: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(labels, out-of-fold probabilities, their classes, ids) of the training labels:
+    stratified k-fold of the configured model, k = min(5, rarest class count)."""
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     cfg = snap.cfg
     pos, y, eff, _ = snap.training
+    if len(y) == 0:
+        raise ProjectError(f"{what} nothing labeled yet; {advice}")
     _, counts = np.unique(y, return_counts=True)
-    k = int(min(5, counts.min()))
-    advice = "hold out a random sample to label with 'al seed --validation-size 100', or set validation.path in al.yaml"
+    k = int(min(5, counts.min())) if len(counts) > 1 else 0
     if k < 2:
-        raise ProjectError("cannot evaluate: no validation file, no audit sample, and too few labels "
-                           f"per class to cross-validate; {advice}")
+        raise ProjectError(f"{what} too few labels per class to cross-validate (two classes with at least "
+                           f"two labels each are needed); {advice}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -260,9 +270,7 @@ def _cv_predictions(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                       method="predict_proba")
         except (ValueError, DataError) as exc:
             msg = exc.message if isinstance(exc, DataError) else str(exc)
-            raise ProjectError(
-                "cannot evaluate: no validation file, no audit sample, and too few labels per "
-                f"class to cross-validate {cfg.model.name} ({msg}); {advice}"
-            ) from None
+            raise ProjectError(f"{what} too few labels per class to cross-validate {cfg.model.name} ({msg}); "
+                               f"{advice}") from None
     classes = np.unique(y)  # cross_val_predict's column order (sorted, as the estimator's classes_)
-    return y, classes[proba.argmax(axis=1)], proba.max(axis=1), eff["id"].to_numpy(dtype=object)
+    return y, proba, classes, eff["id"].to_numpy(dtype=object)

@@ -18,6 +18,7 @@ from al_cli.annotation.views import TAG_RE
 from al_cli.commands.snapshot import Snapshot
 from al_cli.commands.tables import STDIO, write_table
 from al_cli.store import Project
+from al_cli.store.consensus import current_answers as answers
 from al_cli.store.pool import read_pool
 
 COLUMNS = ["id", "label", "annotator", "n_answers", "annotators", "disagree", "labels_given",
@@ -31,13 +32,6 @@ class ExportSetResult:
     n_disagree: int
     columns: list[str] = field(default_factory=list)
     text: str | None = None  # the CSV, when the path is '-' (the CLI writes it to stdout)
-
-
-def answers(log: pd.DataFrame) -> pd.DataFrame:
-    """Each annotator's current answer per id (an undo retracts it), in log order."""
-    ev = log[log["status"].isin(["labeled", "retracted"])]
-    cur = ev.drop_duplicates(subset=["id", "annotator"], keep="last")
-    return cur[cur["status"] == "labeled"]
 
 
 def _join(values) -> str:

@@ -39,6 +39,8 @@ class ImportResult:
     queue_remaining: int
     unchanged: int = 0
     unanswered: int = 0  # rows with an id but a blank label: left unanswered, not an error
+    conflicts: int = 0  # imported items whose annotators' current answers now disagree
+    unresolved: int = 0  # of those, items the consensus rule leaves without a label
 
 
 class PoolIds:
@@ -124,7 +126,9 @@ def _problems(ids: pd.Series, labels: pd.Series, keep: np.ndarray, pool_ids: Poo
 
 
 def label_import(proj: Project, file: Path | str, *, annotator: str | None = None,
-                 queued_only: bool = False) -> ImportResult:
+                 queued_only: bool = False, adjudicate: bool = False) -> ImportResult:
+    """Answers from a file, all or nothing. With ``adjudicate`` they are adjudications:
+    decisions that settle items whose annotators disagree, under any consensus rule."""
     snap = Snapshot(proj)
     cfg = snap.cfg
     where = "standard input" if str(file) == STDIO else str(file)
@@ -154,8 +158,13 @@ def label_import(proj: Project, file: Path | str, *, annotator: str | None = Non
     new = new.drop_duplicates(subset=["id", "annotator"], keep="last")
     # answers already recorded (the annotator's current answer, same label and note)
     log = snap.log.frame
-    last = log[log["status"].isin(["labeled", "retracted"])].drop_duplicates(["id", "annotator"], keep="last")
-    last = last[last["status"] == "labeled"].set_index(["id", "annotator"])[["label", "note"]]
+    status = "adjudicated" if adjudicate else "labeled"
+    if adjudicate:
+        last = log[log["status"] == "adjudicated"].drop_duplicates(["id", "annotator"], keep="last")
+    else:
+        last = log[log["status"].isin(["labeled", "retracted"])].drop_duplicates(["id", "annotator"], keep="last")
+        last = last[last["status"] == "labeled"]
+    last = last.set_index(["id", "annotator"])[["label", "note"]]
     key = pd.MultiIndex.from_frame(new[["id", "annotator"]])
     cur = last.reindex(key)
     same = (cur["label"].to_numpy() == new["label"].to_numpy()) & (cur["note"].fillna("").to_numpy()
@@ -165,12 +174,15 @@ def label_import(proj: Project, file: Path | str, *, annotator: str | None = Non
     frame = pd.DataFrame({"id": new["id"].to_numpy(object), "label": new["label"].to_numpy(object),
                           "annotator": new["annotator"].to_numpy(object), "time": now_iso(),
                           "round": str(snap.round), "seconds": "", "note": new["note"].to_numpy(object),
-                          "status": "labeled"}, columns=LABEL_COLUMNS)
+                          "status": status}, columns=LABEL_COLUMNS)
     written = proj.append_encoded(labellog.encode_frame(frame), len(frame))
     snap.add_label_frame(frame)
     eff = snap.known_labels
+    conf = snap.consensus.conflicts
+    mine = conf[conf["id"].isin(set(new["id"]))]
     return ImportResult(where, written, int((~keep).sum()), annotator, len(eff),
-                        per_class(eff, cfg.labels), len(snap.pending), unchanged, int(blank.sum()))
+                        per_class(eff, cfg.labels), len(snap.pending), unchanged, int(blank.sum()),
+                        len(mine), int((mine["resolution"] == "unresolved").sum()))
 
 
 @dataclass

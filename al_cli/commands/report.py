@@ -15,7 +15,7 @@ import pandas as pd
 from al_cli import stopping
 from al_cli.commands.evaluate import held_out_predictions, learning_curve
 from al_cli.commands.explain import explain
-from al_cli.commands.export import answers, labeled_set
+from al_cli.commands.export import labeled_set
 from al_cli.commands.labels_io import per_class
 from al_cli.commands.snapshot import Snapshot
 from al_cli.commands.stability import minutes_behind
@@ -24,6 +24,7 @@ from al_cli.reports import plots
 from al_cli.reports.metrics import bootstrap_ci, metrics
 from al_cli.reports.render import render_html, render_markdown
 from al_cli.store import Project, atomic_write_text, now_iso
+from al_cli.store.consensus import current_answers as answers
 from al_cli.store.atomic import check_writable_target
 
 PATIENCE = 3

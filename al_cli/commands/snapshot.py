@@ -18,7 +18,7 @@ from al_cli import data as data_mod
 from al_cli import rng as rng_mod
 from al_cli.errors import ColumnNotFoundError, ProjectError
 from al_cli.report import warn
-from al_cli.store import Project, effective_labels
+from al_cli.store import Project
 from al_cli.store import labellog
 
 
@@ -33,9 +33,16 @@ class Snapshot:
         return self.proj.read_label_log()
 
     @cached_property
+    def consensus(self):
+        """Current labels and conflicts under labeling.consensus (store/consensus.py)."""
+        from al_cli.store.consensus import consensus
+
+        return consensus(self.log.frame, self.cfg.labeling.consensus)
+
+    @cached_property
     def labels(self) -> pd.DataFrame:
-        """id -> current label (id, label, annotator), every label in the log."""
-        return effective_labels(self.log.frame)
+        """id -> current label (id, label, annotator), every settled label in the log."""
+        return self.consensus.labels
 
     @cached_property
     def known_labels(self) -> pd.DataFrame:
@@ -53,7 +60,8 @@ class Snapshot:
 
     @cached_property
     def labeled_ids(self) -> set[str]:
-        return set(self.labels["id"])
+        """Ids answered (settled or in an unresolved conflict): never queried again."""
+        return set(self.labels["id"]) | set(self.consensus.answered["id"])
 
     def add_label_rows(self, rows: list[dict[str, Any]]) -> None:
         """Rows just appended to labels.csv, applied to this snapshot."""
@@ -67,7 +75,7 @@ class Snapshot:
         log = self.log
         frame = new if log.frame.empty else pd.concat([log.frame, new], ignore_index=True)
         self.__dict__["log"] = labellog.LabelLog(frame, log.skipped_lines)
-        for name in ("labels", "known_labels", "labeled_ids", "training", "available"):
+        for name in ("consensus", "labels", "known_labels", "labeled_ids", "training", "available"):
             self.__dict__.pop(name, None)
 
     # -- queue, audit, validation ----------------------------------------------

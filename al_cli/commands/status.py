@@ -24,6 +24,9 @@ class StatusResult:
     annotators: dict[str, int]
     torn_lines: int
     stopped: str | None = None  # the stopping rule the current model met at its last evaluation
+    conflicts: int = 0  # items whose annotators' current answers disagree
+    unresolved: list[str] | None = None  # of those, items the consensus rule leaves without a label
+    consensus: str = "latest"
 
 
 def status(proj: Project) -> StatusResult:
@@ -66,7 +69,8 @@ def status(proj: Project) -> StatusResult:
             else:
                 nxt = f"al query{p}"
     log = snap.log
-    annot = log.frame[log.frame["status"] == "labeled"]["annotator"].value_counts()
+    con = snap.consensus
+    annot = con.answered["annotator"].value_counts()  # items with a current answer, not log rows
     return StatusResult(str(proj.root), len(eff), per_class(eff, cfg.labels), len(q), version, last,
                         nxt, state.get("n_rows"), {str(k): int(v) for k, v in annot.items()},
-                        log.skipped_lines, stopped)
+                        log.skipped_lines, stopped, len(con.conflicts), con.unresolved, cfg.labeling.consensus)

@@ -1,8 +1,9 @@
 """``labels.csv``: the append-only label log, and how its events become current labels.
 
 Columns ``id,label,annotator,time,round,seconds,note,status``; ``status`` is ``labeled``
-(an answer), ``skipped`` (seen, not answered) or ``retracted`` (an undo of that
-annotator's previous answer for the id). Corrections are new rows: the log is never
+(an answer), ``skipped`` (seen, not answered), ``retracted`` (an undo of that
+annotator's previous answer for the id) or ``adjudicated`` (a decision that settles an
+item whose annotators disagree; see consensus.py). Corrections are new rows: the log is never
 rewritten. Fields keep any content (newlines, carriage returns, quotes, very long
 notes) through standard CSV quoting. Each append is one write, cut back if it fails,
 and fsynced before it returns; a torn last record (a power cut mid-append) is counted
@@ -25,7 +26,7 @@ from al_cli.errors import ProjectError
 from al_cli.store.atomic import fsync_dir
 
 LABEL_COLUMNS = ["id", "label", "annotator", "time", "round", "seconds", "note", "status"]
-STATUSES = ("labeled", "skipped", "retracted")
+STATUSES = ("labeled", "skipped", "retracted", "adjudicated")
 #: The header of each format version of labels.csv (the header is the version mark:
 #: a comment line would break every CSV reader a user points at the file).
 HEADERS = {1: LABEL_COLUMNS}
@@ -279,15 +280,10 @@ def frame_of(rows: list[dict[str, Any]]):
     return _typed(pd.DataFrame(recs, columns=LABEL_COLUMNS, dtype=str))
 
 
-def effective_labels(log):
-    """id -> current label: each annotator's latest answer (an undo retracts it); across
-    annotators, the latest answer wins. Columns: id, label, annotator."""
-    import pandas as pd
+def effective_labels(log, rule: str = "latest"):
+    """id -> current label under the consensus ``rule`` (see al_cli.store.consensus):
+    each annotator's latest answer (an undo retracts it); across annotators, by default,
+    the latest answer wins. Columns: id, label, annotator."""
+    from al_cli.store.consensus import consensus
 
-    if log.empty:
-        return pd.DataFrame(columns=["id", "label", "annotator"])
-    ev = log[log["status"].isin(["labeled", "retracted"])]
-    per_annot = ev.drop_duplicates(subset=["id", "annotator"], keep="last")
-    per_annot = per_annot[per_annot["status"] == "labeled"]
-    cur = per_annot.drop_duplicates(subset=["id"], keep="last")
-    return cur[["id", "label", "annotator"]].reset_index(drop=True)
+    return consensus(log, rule).labels
