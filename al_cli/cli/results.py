@@ -18,6 +18,24 @@ def _write_stdout(text: str) -> None:
     sys.stdout.flush()
 
 
+def _emitted(res, json_out: bool, said: str) -> bool:
+    """Write a result whose ``text`` is set (output '-') to stdout, saying ``said`` on
+    stderr, or the result as JSON (without ``text``); False when the caller prints text."""
+    from al_cli import api
+
+    if res.text is not None:
+        _write_stdout(res.text)
+        if said:
+            con.message("info", said)
+        return True
+    if json_out:
+        d = api.as_dict(res)
+        d.pop("text", None)
+        con.print_json(d)
+        return True
+    return False
+
+
 # ----------------------------------------------------------------------------- export
 @app.command(epilog=examples("al export -o labeled.csv",
                              "al export --with-data -o labeled.parquet",
@@ -35,14 +53,7 @@ def export(
     if json_out and output == "-":
         raise typer.BadParameter("-o - writes the CSV to standard output: give -o FILE with --json")
     res = api.export(open_project(project), output, with_data=with_data)
-    if res.text is not None:
-        _write_stdout(res.text)
-        con.message("info", f"wrote {res.n_rows} labeled row(s) to standard output")
-        return
-    if json_out:
-        d = api.as_dict(res)
-        d.pop("text", None)
-        con.print_json(d)
+    if _emitted(res, json_out, f"wrote {res.n_rows} labeled row(s) to standard output"):
         return
     dis = f", {res.n_disagree} with disagreeing answers" if res.n_disagree else ""
     con.line(f"wrote {res.n_rows} labeled row(s){dis} to {res.path}")
@@ -66,14 +77,7 @@ def predict(
     if json_out and output == "-":
         raise typer.BadParameter("-o - writes the CSV to standard output: give -o FILE with --json")
     res = api.predict(open_project(project), data=data, model=model, output=output)
-    if res.text is not None:
-        _write_stdout(res.text)
-        con.message("info", f"model {res.model_version:04d}: wrote {res.n_rows} prediction(s) to standard output")
-        return
-    if json_out:
-        d = api.as_dict(res)
-        d.pop("text", None)
-        con.print_json(d)
+    if _emitted(res, json_out, f"model {res.model_version:04d}: wrote {res.n_rows} prediction(s) to standard output"):
         return
     con.line(f"model {res.model_version:04d}: wrote {res.n_rows} prediction(s) for {res.source} to {res.path}")
     con.line(f"  predicted: {counts(res.predicted_counts)}")
@@ -146,13 +150,7 @@ def report(
     if json_out and output == "-":
         raise typer.BadParameter("-o - writes the report to standard output: leave out --json")
     res = api.report(open_project(project), output, markdown=markdown, metric=metric)
-    if res.text is not None:
-        _write_stdout(res.text)
-        return
-    if json_out:
-        d = api.as_dict(res)
-        d.pop("text", None)
-        con.print_json(d)
+    if _emitted(res, json_out, ""):
         return
     con.line(f"wrote {res.path} ({res.format}, {len(res.sections)} sections, {res.images} image(s))")
 
