@@ -89,17 +89,32 @@ def pairwise(answers: pd.DataFrame, rng: np.random.Generator) -> list[dict[str, 
         if len(both) == 0:
             continue
         x, y = both[a].astype(str).to_numpy(), both[b].astype(str).to_numpy()
-
-        def kappa(idx, x=x, y=y):
-            xi, yi = x[idx], y[idx]
-            if (xi == yi).all():
-                return 1.0
-            return float(cohen_kappa_score(xi, yi))
-
-        k = kappa(np.arange(len(x)))
+        k = float(cohen_kappa_score(x, y)) if not (x == y).all() else 1.0
         out.append({"a": str(a), "b": str(b), "items": int(len(both)), "agreement": round(float((x == y).mean()), 4),
-                    "kappa": None if k != k else round(k, 6), "kappa_ci": _bootstrap(kappa, len(x), rng)})
+                    "kappa": None if k != k else round(k, 6), "kappa_ci": _kappa_ci(x, y, rng)})
     return out
+
+
+def _kappa_ci(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, n_boot: int = BOOT) -> list[float] | None:
+    """Bootstrap interval of Cohen's kappa over items: kappa depends on the items only
+    through the two annotators' confusion matrix, so a resample is a multinomial draw of it."""
+    n = len(x)
+    if n < 2:
+        return None
+    cats = sorted(set(x) | set(y))
+    code = {c: i for i, c in enumerate(cats)}
+    m = len(cats)
+    cells = np.bincount(np.array([code[v] for v in x]) * m + np.array([code[v] for v in y]), minlength=m * m)
+    draws = rng.multinomial(n, cells / n, size=n_boot).reshape(n_boot, m, m).astype(float)
+    po = np.einsum("bii->b", draws) / n
+    pe = (draws.sum(axis=2) * draws.sum(axis=1)).sum(axis=1) / n ** 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kappa = np.where(pe < 1, (po - pe) / (1 - pe), np.where(po >= 1, 1.0, np.nan))
+    kappa = kappa[~np.isnan(kappa)]
+    if not len(kappa):
+        return None
+    lo, hi = np.percentile(kappa, [2.5, 97.5])
+    return [round(float(lo), 4), round(float(hi), 4)]
 
 
 def overall(answers: pd.DataFrame, rng: np.random.Generator) -> dict[str, Any]:

@@ -30,29 +30,28 @@ def bootstrap_ci(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str], rng:
                  n_boot: int = BOOTSTRAP) -> dict[str, list[float]]:
     """95% percentile-bootstrap intervals of accuracy and macro-F1 (the same definition as
     :func:`metrics`: over the labels present in the whole held-out set's truth or prediction),
-    resampling the held-out rows with replacement."""
+    resampling the held-out rows with replacement. Both metrics depend on the rows only
+    through the confusion matrix, so a resample is one multinomial draw of its cells: the
+    same distribution as resampling rows, in memory independent of the number of rows."""
     y_true = np.asarray(y_true, dtype=object)
     y_pred = np.asarray(y_pred, dtype=object)
     n = len(y_true)
     present = [lab for lab in labels if lab in set(y_true) | set(y_pred)]
     if n == 0 or not present:
         return {"accuracy": [0.0, 0.0], "macro_f1": [0.0, 0.0]}
-    code = {lab: i for i, lab in enumerate(present)}
     k = len(present)
-    t = np.array([code.get(v, -1) for v in y_true])
-    p = np.array([code.get(v, -1) for v in y_pred])
-    idx = rng.integers(0, n, size=(n_boot, n))
-    tb, pb = t[idx], p[idx]
-    acc = (tb == pb).mean(axis=1)
-    f1 = np.zeros(n_boot)
-    for b in range(n_boot):  # per-class counts from one bincount over (true, predicted) pairs
-        ok = (tb[b] >= 0) & (pb[b] >= 0)
-        cm = np.bincount(tb[b][ok] * k + pb[b][ok], minlength=k * k).reshape(k, k)
-        tp = np.diag(cm).astype(float)
-        denom = cm.sum(axis=0) + cm.sum(axis=1)  # predicted + true counts = 2tp + fp + fn
-        with np.errstate(invalid="ignore", divide="ignore"):
-            f = np.where(denom > 0, 2 * tp / denom, 0.0)
-        f1[b] = f.mean()
+    code = {lab: i for i, lab in enumerate(present)}
+    t = np.array([code.get(v, k) for v in y_true])  # k: a value outside the label set
+    p = np.array([code.get(v, k) for v in y_pred])
+    cells = np.bincount(t * (k + 1) + p, minlength=(k + 1) ** 2)
+    draws = rng.multinomial(n, cells / n, size=n_boot).reshape(n_boot, k + 1, k + 1)
+    correct = np.einsum("bii->b", draws[:, :k, :k])
+    acc = correct / n
+    tp = np.einsum("bii->bi", draws[:, :k, :k]).astype(float)
+    denom = draws[:, :k, :].sum(axis=2) + draws[:, :, :k].sum(axis=1)  # true + predicted counts
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f = np.where(denom > 0, 2 * tp / denom, 0.0)
+    f1 = f.mean(axis=1)
     q = [(1 - CI_LEVEL) / 2 * 100, (1 + CI_LEVEL) / 2 * 100]
     return {"accuracy": [round(float(v), 4) for v in np.percentile(acc, q)],
             "macro_f1": [round(float(v), 4) for v in np.percentile(f1, q)]}
