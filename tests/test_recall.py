@@ -1,0 +1,73 @@
+"""Recall estimators and stopping rules for discovery (issue 11, first step): each on
+constructed cases with a known answer."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from al_cli.reports.recall import (_binom_sf, certify, irrelevant_in_a_row, knee, min_sample_positives,
+                                   qbcb_needed, quant_estimate, wss)
+
+
+def test_qbcb_thresholds_by_hand():
+    # all r sample positives must be passed: 0.95**r <= 0.05 first holds at r = 59
+    assert min_sample_positives(0.95, 0.95) == 59
+    assert qbcb_needed(58) is None and qbcb_needed(59) == 59
+    # P(Bin(100, 0.95) >= j) <= 0.05: the least such j, checked against the sum itself
+    j = qbcb_needed(100)
+    assert _binom_sf(j, 100, 0.95) <= 0.05 < _binom_sf(j - 1, 100, 0.95)
+    assert qbcb_needed(10, target=0.5, confidence=0.95) == 9  # P(Bin(10,.5) >= 9) = 11/1024
+    assert _binom_sf(9, 10, 0.5) == pytest.approx(11 / 1024)
+
+
+def test_the_guarantee_holds_in_simulation():
+    """Reviews whose true recall is below the target are certified at most 5% of the time."""
+    rng = np.random.default_rng(0)
+    r, j = 120, qbcb_needed(120)
+    false_certs = 0
+    for _ in range(2000):
+        passed = rng.binomial(r, 0.93)  # each sample positive passed with probability = true recall
+        false_certs += passed >= j
+    assert false_certs / 2000 <= 0.05
+
+
+def test_certify_counts_what_is_left_to_read():
+    sample = np.array([0.9, 0.8] + [0.7] * 57)  # 59 relevant sample documents: all must be passed
+    unread = np.array([0.95, 0.75, 0.72, 0.1])
+    c = certify(sample, unread, np.zeros(59, dtype=bool))
+    assert (c.sample_relevant, c.needed, c.certified) == (59, 59, False)
+    assert c.to_read == 3 and c.passed == 0  # 0.95, 0.75 and 0.72 outrank the lowest sample document
+    c = certify(sample, np.array([0.1, 0.2]), np.zeros(59, dtype=bool))
+    assert c.certified and c.to_read == 0 and c.passed == 59
+    c = certify(sample[:10], unread, np.zeros(10, dtype=bool))
+    assert c.needed is None and not c.certified  # too few sample positives to certify anything
+
+
+def test_quant_estimate_on_known_probabilities():
+    q = quant_estimate(90, np.array([0.5] * 20))
+    assert q.expected_unread == 10 and q.total == 100 and q.recall == pytest.approx(0.9)
+    sd = math.sqrt(20 * 0.25)
+    assert q.total_interval == (pytest.approx(100 - 1.96 * sd, abs=1e-4), pytest.approx(100 + 1.96 * sd, abs=1e-4))
+    assert q.recall_low == pytest.approx(90 / (100 + 1.96 * sd), abs=1e-6)
+    assert quant_estimate(5, np.zeros(100)).recall == 1.0
+
+
+def test_knee_stops_after_the_gain_flattens_and_not_before():
+    flags = np.zeros(400, dtype=int)
+    flags[:100:2] = 1  # 50 relevant in the first 100 documents, then none
+    k = knee(flags)
+    assert k.stop and k.knee_at is not None and 80 <= k.knee_at <= 110 and k.needed_ratio == 106
+    assert not knee(flags[:120]).stop  # fewer than 150 documents read
+    steady = (np.arange(400) % 4 == 0).astype(int)  # a steady rate: no knee worth stopping at
+    assert not knee(steady).stop
+    assert irrelevant_in_a_row(flags) == 301 and irrelevant_in_a_row([1, 0, 0]) == 2
+    assert irrelevant_in_a_row([0, 0]) == 2
+
+
+def test_wss_by_hand():
+    found = np.cumsum([1, 1, 0, 1, 0, 0, 0, 0, 0, 0])  # 3 relevant, all found after 4 of 10
+    assert wss(found, 3, 1.0) == pytest.approx(1 - 4 / 10)
+    assert wss(found, 3, 0.95) == pytest.approx(1 - 4 / 10 - 0.05)
