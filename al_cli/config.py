@@ -71,6 +71,7 @@ class LabelingConfig:
     tags: list[str] = field(default_factory=lambda: ["ambiguous", "unsure", "typo"])
     show_prediction: bool = False
     overlap: float = 0.0
+    overlap_annotators: int = 2  # each overlap item goes to at least this many annotators
     share_twin_labels: bool = False  # a label also trains the row's unlabeled exact twins
     consensus: str = "latest"  # latest | majority | adjudicated (see store/consensus.py)
     display_columns: list[str] = field(default_factory=list)
@@ -217,6 +218,8 @@ def validate(cfg: Config, where: str = "al.yaml") -> None:
     lab = cfg.labeling
     _expect(_num(lab.overlap) and 0 <= lab.overlap <= 1, where, "labeling.overlap",
             "must be a number in [0, 1]")
+    _expect(_int(lab.overlap_annotators) and lab.overlap_annotators >= 2, where,
+            "labeling.overlap_annotators", "must be a whole number >= 2")
     _expect(isinstance(lab.tags, list) and all(isinstance(t, str) for t in lab.tags), where,
             "labeling.tags", "must be a list of words")
     _expect(isinstance(lab.share_twin_labels, bool), where, "labeling.share_twin_labels",
@@ -264,7 +267,8 @@ HEADER = """\
 # strategy:    name: {strategies}
 #              diversity: {diversity}; random_fraction: share of each batch drawn
 #              at random; density: weight by representativeness; cost_column / cost: learned.
-# labeling:    keys (label -> key), tags for notes, show_prediction, overlap between annotators.
+# labeling:    keys (label -> key), tags for notes, show_prediction, overlap between annotators
+#              (overlap_annotators: how many answer each overlap item).
 # features:    extractor per column kind: text {text}; numeric {numeric};
 #              categorical {categorical}.
 """

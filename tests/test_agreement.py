@@ -52,7 +52,11 @@ def test_alpha_and_fleiss_match_the_reference_packages(seed, n_items, missing):
         return
     wide = df.pivot(index="annotator", columns="id", values="label").astype(float).to_numpy()
     ref = krippendorff.alpha(reliability_data=wide, level_of_measurement="nominal")
-    assert krippendorff_alpha(c) == pytest.approx(ref, abs=1e-6)
+    if ref != ref:  # the pairable answers are all one label: the package divides 0 by 0,
+        assert (pairable > 0).sum(axis=0).astype(bool).sum() == 1  # al says 1.0 (none disagree)
+        assert krippendorff_alpha(c) == 1.0
+    else:
+        assert krippendorff_alpha(c) == pytest.approx(ref, abs=1e-6)
     full = c[c.sum(axis=1) == 4]
     if len(full) >= 2:
         ref_f = sm.fleiss_kappa(full)

@@ -42,6 +42,42 @@ def test_latest_majority_and_adjudicated_rules():
     assert cur == {"c": "x", "d": "y", "e": "x", "g": "x"} and sorted(c.unresolved) == ["a", "b"]
 
 
+def _standing_adjudications(rows, item):
+    """The adjudications of ``item`` not undone: a retraction by the adjudicator whose
+    previous row for the item is the adjudication cancels it."""
+    out = []
+    for k, r in enumerate(rows):
+        if r[0] != item or r[3] != "adjudicated":
+            continue
+        nxt = next((q for q in rows[k + 1:] if q[0] == item and q[2] == r[2]), None)
+        if nxt is None or nxt[3] != "retracted":
+            out.append(r)
+    return out
+
+
+def test_a_retraction_by_the_adjudicator_cancels_the_adjudication():
+    # item a: ann1 x, ann2 y; boss adjudicates y, then undoes it: unresolved again
+    rows = [("a", "x", "ann1", "labeled"), ("a", "y", "ann2", "labeled"),
+            ("a", "y", "boss", "adjudicated"), ("a", "", "boss", "retracted")]
+    c = consensus(_log(rows), "adjudicated")
+    assert c.unresolved == ["a"] and c.labels.empty and c.adjudicated == frozenset()
+    # adjudicating again after the undo settles it; another adjudicator's undo leaves it
+    rows += [("a", "x", "boss", "adjudicated"), ("a", "y", "chief", "adjudicated"),
+             ("a", "", "chief", "retracted")]
+    c = consensus(_log(rows), "adjudicated")
+    assert c.unresolved == [] and dict(zip(c.labels["id"], c.labels["label"])) == {"a": "x"}
+    assert c.adjudicated == {"a"}
+    # the adjudicator was also an annotator: undoing the adjudication (or a skip) keeps
+    # their answer; a retraction right after an answer still cancels that answer
+    rows = [("b", "x", "ann1", "labeled"), ("b", "y", "ann2", "labeled"),
+            ("b", "y", "ann1", "adjudicated"), ("b", "", "ann1", "retracted"),
+            ("b", "", "ann1", "skipped"), ("b", "", "ann1", "retracted")]
+    c = consensus(_log(rows), "majority")
+    assert sorted(c.answered["annotator"]) == ["ann1", "ann2"] and c.unresolved == ["b"]
+    c = consensus(_log(rows + [("b", "", "ann2", "retracted")]), "majority")
+    assert dict(zip(c.labels["id"], c.labels["label"])) == {"b": "x"} and c.unresolved == []
+
+
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from("pqr"), st.sampled_from("xyz"), st.sampled_from(["u1", "u2", "u3"]),
                           st.sampled_from(["labeled", "labeled", "retracted", "adjudicated"])), max_size=30),
@@ -54,7 +90,7 @@ def test_consensus_properties(rows, rule):
     answered = c.answered.groupby("id")["label"].nunique()
     agreed = set(answered[answered == 1].index)
     for i in agreed:  # answers that agree are the label, whatever the rule (unless adjudicated)
-        adj = [r for r in rows if r[0] == i and r[3] == "adjudicated"]
+        adj = _standing_adjudications(rows, i)
         want = adj[-1][1] if adj else c.answered[c.answered["id"] == i]["label"].iloc[0]
         assert dict(zip(c.labels["id"], c.labels["label"]))[i] == want
     assert set(c.conflicts["id"]) == set(answered[answered > 1].index)
@@ -112,4 +148,7 @@ def test_majority_ties_stay_out_of_training_until_adjudicated(cli, tmp_path):
     assert (log["status"] == "adjudicated").sum() == 1
     r = cli("query", "-p", p, "--size", "10", "--json")  # answered items are not asked again
     assert r.code == 1 or not set(r.json()["ids"]) & set(ids)
-    assert cli("label", "-p", p, "--adjudicate").code == 2
+    r = cli("label", "-p", p, "--adjudicate")  # adjudication in the terminal needs one
+    assert r.code == 1 and "no terminal" in r.stderr
+    assert cli("label", "-p", p, "--adjudicate", "--export", tmp_path / "x.csv").code == 2
+    assert cli("label", "-p", p, "--show-names").code == 2

@@ -64,10 +64,11 @@ def test_ids_labels_and_notes_round_trip(tmp_path_factory, ids, labels, notes, d
     assert list(frame["id"][-len(ids):]) == ids and list(frame["label"][-len(ids):]) == chosen[::-1]
     atomic_write_csv(proj.queue_path, pd.DataFrame({"id": ids, "purpose": "train", "round": 0,
                                                     "strategy": "test"}))
-    # the terminal labeler: one more annotator answers the first item (overlap 1: every
-    # annotator labels every item)
+    # the terminal labeler: one more annotator answers the first item (overlap 1 and three
+    # annotators per item: a third annotator labels every item)
     cfg = proj.config
     cfg.labeling.overlap = 1.0
+    cfg.labeling.overlap_annotators = 3
     proj.write_config(cfg)
     session = LabelSession(proj, "third")
     item = session.next_item()

@@ -78,7 +78,8 @@ class UI:
             if key in session.keys:
                 label = session.keys[key]
                 note = self.notes.pop(item.id, "")
-                self.message = f"saved {printable(item.id)}: {label}" + (f" ({note})" if note else "")
+                done = "decided" if session.adjudicating else "saved"
+                self.message = f"{done} {printable(item.id)}: {label}" + (f" ({note})" if note else "")
                 return Action("label", label=label, seconds=seconds, note=note)
             if key in ("q", CTRL_C, "\x04"):
                 return Action("quit")
@@ -181,13 +182,22 @@ class UI:
 
 
 def run(proj: Project, annotator: str | None = None,
-        next_step: Callable[[], str] | None = None) -> None:
-    """Label the current batch of ``proj`` in this terminal. ``next_step()`` says which
-    command to run after labeling (the CLI passes what 'al status' would say)."""
+        next_step: Callable[[], str] | None = None, *, adjudicate: bool = False,
+        show_names: bool = False) -> None:
+    """Label the current batch of ``proj`` in this terminal (with ``adjudicate``: decide the
+    rows queued for adjudication). ``next_step()`` says which command to run after
+    labeling (the CLI passes what 'al status' would say)."""
     next_step = _safe_hint(next_step, proj)
     from al_cli.settings import default_annotator
 
-    session = LabelSession(proj, annotator or default_annotator())
+    def new_session(name: str) -> LabelSession:
+        if adjudicate:
+            from al_cli.annotation.adjudication import AdjudicationSession
+
+            return AdjudicationSession(proj, name, show_names=show_names)
+        return LabelSession(proj, name)
+
+    session = new_session(annotator or default_annotator())
     try:
         here = os.path.realpath(os.getcwd())
     except OSError:  # the current folder was deleted
@@ -197,7 +207,7 @@ def run(proj: Project, annotator: str | None = None,
         con.message("warning", f"{len(session.missing_ids)} queued id(s) are not in the pool and are "
                                f"left out (first: {session.missing_ids[0]})")
     if session.batch_size == 0:
-        con.line(f"nothing to label: no batch in queue.csv. next: {next_step()}")
+        _nothing_queued(proj, session, p, next_step)
         return
     first = session.next_item()
     if first is None:
@@ -212,7 +222,7 @@ def run(proj: Project, annotator: str | None = None,
             outcome = drive(session, ui)
             while outcome == "replaced":  # 'al query' wrote a new batch: label that one
                 counts = session.counts
-                session = LabelSession(proj, session.annotator)
+                session = new_session(session.annotator)
                 session.counts = counts
                 ui = UI(session, term)
                 ui.message = "the batch was replaced (al query / al seed); this is the new one"
@@ -228,6 +238,19 @@ def run(proj: Project, annotator: str | None = None,
     _finish_message(proj, session, p, quit_=outcome != "done", started=True, next_step=next_step)
     if signum:
         raise SystemExit(128 + signum)
+
+
+def _nothing_queued(proj: Project, s: LabelSession, p: str, next_step: Callable[[], str]) -> None:
+    q = proj.read_queue()
+    n_adj = int((q["purpose"] == "adjudicate").sum()) if "purpose" in q else 0
+    if s.adjudicating:
+        con.line(f"nothing to adjudicate: no row of queue.csv is queued for adjudication ('al query{p} "
+                 f"--adjudicate' queues the items in conflict left unresolved). next: {next_step()}")
+    elif n_adj:
+        con.line(f"nothing to label: the batch is {n_adj} item(s) queued for adjudication; run "
+                 f"'al label{p} --adjudicate' to decide them")
+    else:
+        con.line(f"nothing to label: no batch in queue.csv. next: {next_step()}")
 
 
 def _safe_hint(fn: Callable[[], str] | None, proj: Project) -> Callable[[], str]:
@@ -247,16 +270,25 @@ def _finish_message(proj: Project, s: LabelSession, p: str, *, quit_: bool, star
     c = s.counts
     if started:
         rate = f", {s.rate:.1f} labels/min" if s.rate is not None else ""
-        con.line(f"{s.annotator}: {c.labeled} labeled, {c.skipped} skipped, {c.undone} undone "
+        con.line(f"{s.annotator}: {c.labeled} {'decided' if s.adjudicating else 'labeled'}, {c.skipped} "
+                 f"skipped, {c.undone} undone "
                  f"this session{rate}; every answer is saved in labels.csv")
     left = s.remaining
     others = s.claimed_by_others
+    waiting = s.overlap_waiting
+    what = "adjudicated" if s.adjudicating else "answered"
+    resume = s.command.replace("al label", f"al label{p}")
     if quit_ and left:
-        con.line(f"stopped with {left} item(s) left for {s.annotator}; run 'al label{p}' to resume")
+        con.line(f"stopped with {left} item(s) left for {s.annotator}; run '{resume}' to resume")
     elif left == 0 and others:
         con.line(f"nothing left for {s.annotator}: {others} item(s) of the batch are being labeled by "
                  f"others (claims expire after {s.claim_ttl / 60:g} min). next: {next_step()}")
+    elif left == 0 and waiting:
+        con.line(f"nothing left for {s.annotator}: {waiting} shared item(s) still need answers from other "
+                 f"annotators (labeling.overlap_annotators: {s.overlap_target}); they stay queued until "
+                 f"then. next: {next_step()}")
     elif not started:
-        con.line(f"nothing to label: the batch is answered. next: {next_step()}")
+        con.line(f"nothing to {'adjudicate' if s.adjudicating else 'label'}: the batch is {what}. "
+                 f"next: {next_step()}")
     else:
-        con.line(f"the batch is answered. next: {next_step()}")
+        con.line(f"the batch is {what}. next: {next_step()}")

@@ -39,7 +39,7 @@ class Screen:
         self.label_keys = session.keys  # key -> label
         self.console = Console(file=io.StringIO(), force_terminal=True, highlight=False,
                                emoji=False, markup=False, legacy_windows=False, width=80, height=24)
-        self._body_cache: tuple[tuple[str, int], list[Line]] | None = None
+        self._body_cache: tuple[tuple, list[Line]] | None = None
         self.project_name = printable(session.project.root.name)
         self.page = 1         # item lines the last frame showed: one page of scrolling
         self.at_end = True    # whether the last frame showed the item's last line
@@ -99,9 +99,10 @@ class Screen:
         s = self.s
         ann = printable(s.annotator)
         wide, narrow = Text(), Text()
-        wide.append("al label", style="bold")
-        wide.append(f"  {self.project_name}  ·  annotator {ann}  ·  round {s.round}", style="dim")
-        narrow.append("al label", style="bold")
+        wide.append(s.command, style="bold")
+        wide.append(f"  {self.project_name}  ·  {'adjudicator' if s.adjudicating else 'annotator'} {ann}"
+                    f"  ·  round {s.round}", style="dim")
+        narrow.append(s.command, style="bold")
         narrow.append(f" · {self.project_name} · {ann} · round {s.round}", style="dim")
         return self._fit([wide, narrow, Text(f"{self.project_name} · {ann}", style="dim")], width)
 
@@ -112,14 +113,37 @@ class Screen:
         variants = [Text(base)]
         if item.purpose == "audit":
             variants = [Text.assemble(base, ("  (audit sample)", "dim")), Text.assemble(base, (" (audit)", "dim"))]
+        elif item.purpose == "adjudicate":
+            variants = [Text.assemble(base, ("  (your answer settles it)", "dim")), Text(base)]
         return self._fit(variants, width)
+
+    def _earlier(self, item: ItemView, width: int) -> Line:
+        """Adjudication: the answers given so far, each label with how many gave it (and
+        who, when names are shown)."""
+        given = self.s.earlier(item.id)
+        if not given:
+            return self._fit([Text("earlier answers: none", style="dim")], width)
+
+        def line(head: str, names: bool, sep: str) -> Text:
+            t = Text(head, style="dim")
+            for k, (lab, n, who) in enumerate(given):
+                t.append(sep if k else "")
+                t.append(printable(lab), style="bold magenta")
+                t.append(f" ×{n}")
+                if names and who:
+                    t.append(" (" + ", ".join(printable(w) for w in who) + ")", style="dim")
+            return t
+
+        return self._fit([line("earlier answers: ", True, "  ·  "), line("earlier answers: ", False, " · "),
+                          line("", False, " ")], width)
 
     def _progress(self, width: int) -> Line:
         s = self.s
         total, done = s.total, s.answered
         pct = 100 * done // total if total else 100
         c = s.counts
-        counts = f"session: {c.labeled} labeled, {c.skipped} skipped"
+        done_word = "decided" if s.adjudicating else "labeled"
+        counts = f"session: {c.labeled} {done_word}, {c.skipped} skipped"
         rate = f"{s.rate:.1f} labels/min" if s.rate is not None else "– labels/min"
         variants = []
         for bar_w, with_rate, gap in ((max(10, min(30, width - 62)), True, "  "), (10, False, "  "),
@@ -135,7 +159,7 @@ class Screen:
             t.append(counts, style="dim")
             variants.append(t)
         variants.append(Text.assemble(f"{pct}% · ", (counts, "dim")))
-        variants.append(Text.assemble(f"{pct}% · ", (f"{c.labeled} labeled, {c.skipped} skipped", "dim")))
+        variants.append(Text.assemble(f"{pct}% · ", (f"{c.labeled} {done_word}, {c.skipped} skipped", "dim")))
         return self._fit(variants, width)
 
     def _prediction(self, item: ItemView, width: int) -> Line:
@@ -205,10 +229,15 @@ class Screen:
                           Text(f"{first}-{last}/{total}", style="dim reverse")], width)
 
     def body_lines(self, item: ItemView, width: int) -> list[Line]:
-        key = (item.id, width)
+        notes = self.s.earlier_notes(item.id) if self.s.adjudicating else []
+        key = (item.id, width, tuple(notes))
         if self._body_cache and self._body_cache[0] == key:
             return self._body_cache[1]
         lines: list[Line] = []
+        if notes:  # adjudication: the notes that came with the earlier answers, first
+            lines += self._lines(Text("notes of the earlier answers", style="bold cyan"), width)
+            for n in notes:
+                lines += self._lines(Text(printable(n), overflow="fold"), width)
         table_fields = [(c, v) for c, v, para in item.fields if not para]
         if table_fields:
             t = Table(show_header=True, header_style="bold", box=None, pad_edge=False,
@@ -238,6 +267,7 @@ class Screen:
         body = self._lines(self.help_text(), width) if help_open else self.body_lines(item, width)
         head, pos, bar = self._head(width), self._position(item, width), self._progress(width)
         pred = [self._prediction(item, width)] if self.s.cfg.labeling.show_prediction else []
+        pred += [self._earlier(item, width)] if self.s.adjudicating else []
         keys = self._keys(width)
         msg = Text(printable(message), style="italic") if message else None
         # when the item would get fewer than MIN_BODY lines, these give way, in this order
@@ -293,11 +323,12 @@ class Screen:
         self.console.size = (width, height)
         s = self.s
         if done:
-            others = s.claimed_by_others
+            others, waiting = s.claimed_by_others, s.overlap_waiting
             what = (f"nothing left for you: {others} item(s) are with other annotators" if others
-                    else f"the batch is answered: {s.answered} of {s.total}")
+                    else f"done for you: {waiting} shared item(s) wait for other annotators" if waiting
+                    else f"the batch is {'adjudicated' if s.adjudicating else 'answered'}: {s.answered} of {s.total}")
         else:
-            what = f"stopped: {s.remaining} item(s) left; 'al label' resumes"
+            what = f"stopped: {s.remaining} item(s) left; '{s.command}' resumes"
         lines = [self._head(width), *self._wrap(Text(what, style="bold"), width, 2), self._progress(width)]
         lines = lines[: max(1, height - 1)]
         return self._to_string(lines, height, fresh_line=True)
@@ -323,7 +354,7 @@ class Screen:
         t.append("keys\n", style="bold")
         for k, lab in self.label_keys.items():
             t.append(f"  {k:<6}", style="bold")
-            t.append(f"answer '{printable(lab)}'\n")
+            t.append(f"{'decide' if self.s.adjudicating else 'answer'} '{printable(lab)}'\n")
         for k, what in (("s", "skip: the item comes back after the others"),
                         ("u", "undo: the previous item comes back (the log keeps both rows)"),
                         ("n", "note or tag for this item, saved with its answer or skip"),
@@ -331,12 +362,15 @@ class Screen:
                         ("PgUp", "page back"),
                         ("↓ ↑", "one line down / up"),
                         ("?", "this help"),
-                        ("q", "quit (ctrl-C too); 'al label' resumes where you stopped")):
+                        ("q", f"quit (ctrl-C too); '{self.s.command}' resumes where you stopped")):
             t.append(f"  {k:<10}", style="bold")
             t.append(what + "\n")
         if self.s.tags:
             t.append("\ntags (in the note prompt: Tab completes or cycles; Enter saves)\n", style="bold")
             for tag in self.s.tags[:9]:
                 t.append(f"  {printable(tag)}\n")
+        if self.s.adjudicating:
+            t.append("\nYour answer settles the item, whatever the annotators said (the line under "
+                      "the position shows their answers; their notes come first).\n")
         t.append("\nEach answer is saved before the next item is shown.", style="dim")
         return t

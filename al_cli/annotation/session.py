@@ -16,15 +16,16 @@ an append-only ``claims.csv`` (``id,annotator,time,action``, action ``claim`` or
 ``release``), written under the project lock when an item is first shown: an item
 another annotator claimed less than ``claim_ttl`` seconds ago, or answered, is not
 given out again. A crashed labeler's claims simply expire. A fixed share of the batch
-(``labeling.overlap``, chosen by hashing the id, see :func:`is_overlap`) ignores claims
-and other annotators' answers, so every annotator labels it and agreement can be
-measured later.
+(``labeling.overlap``, chosen by hashing the id, see :func:`is_overlap`) ignores claims:
+each such item is shown to every annotator who has not answered it until
+``labeling.overlap_annotators`` different annotators have, so agreement can be measured.
+Rows queued for adjudication (purpose ``adjudicate``) are left to
+:class:`~al_cli.annotation.adjudication.AdjudicationSession`.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import time
 from dataclasses import dataclass
@@ -42,24 +43,10 @@ from al_cli.annotation.views import (  # noqa: F401 - re-exported for the UI and
 )
 from al_cli.errors import DataError
 from al_cli.store import LABEL_COLUMNS, STATUSES, Project, labellog, now_iso
+from al_cli.store.consensus import is_overlap  # noqa: F401 - re-exported for tests
 
 CLAIMS_NAME = "claims.csv"
 CLAIM_COLUMNS = ["id", "annotator", "time", "action"]
-
-
-# --------------------------------------------------------------------------- helpers
-def is_overlap(item_id: str, fraction: float) -> bool:
-    """Whether ``item_id`` is in the overlap share (shown to every annotator).
-
-    Deterministic and independent of the batch: ``sha256(id)`` read as a number in
-    [0, 1) below ``fraction``. The agreement report can recompute it from the id alone.
-    """
-    if fraction <= 0:
-        return False
-    if fraction >= 1:
-        return True
-    h = int.from_bytes(hashlib.sha256(str(item_id).encode("utf-8")).digest()[:8], "big")
-    return h / 2**64 < fraction
 
 
 # --------------------------------------------------------------------------- append-only tails
@@ -128,6 +115,14 @@ class LabelSession:
     read of the bytes other labelers appended since.
     """
 
+    ANSWER = "labeled"       # the status an answer is recorded with
+    adjudicating = False
+    command = "al label"     # what resumes this session
+
+    def _takes(self, purpose: str) -> bool:
+        """Whether a queued row of this purpose is for this kind of session."""
+        return purpose != "adjudicate"
+
     def __init__(self, project: Project, annotator: str, *, claim_ttl: float | None = None,
                  clock: Callable[[], float] = time.time, views: dict[str, ItemView] | None = None):
         if not annotator or not str(annotator).strip():
@@ -138,7 +133,8 @@ class LabelSession:
         self.labels = list(self.cfg.labels)
         self.keys = self.cfg.label_keys()
         self.tags = [str(t) for t in self.cfg.labeling.tags]
-        self.overlap = float(self.cfg.labeling.overlap)
+        self.overlap = 0.0 if self.adjudicating else float(self.cfg.labeling.overlap)
+        self.overlap_target = int(self.cfg.labeling.overlap_annotators)
         self.claim_ttl = float(settings.claim_ttl() if claim_ttl is None else claim_ttl)
         self.clock = clock
         self.round = project.latest_model_version() or 0
@@ -146,8 +142,9 @@ class LabelSession:
 
         self._queue_stamp = self._stamp_queue()
         q = project.read_queue()
-        self.queue_ids: list[str] = list(dict.fromkeys(q["id"].astype(str)))
         purposes = dict(zip(q["id"].astype(str), q["purpose"].astype(str))) if "purpose" in q else {}
+        self.queue_ids: list[str] = [i for i in dict.fromkeys(q["id"].astype(str))
+                                     if self._takes(purposes.get(i, ""))]
         self.views = views if views is not None else (load_views(project, self.queue_ids, purposes)
                                                       if self.queue_ids else {})
         self.missing_ids = [i for i in self.queue_ids if i not in self.views]
@@ -160,6 +157,8 @@ class LabelSession:
         self._mine_seq: dict[str, int] = {}        # id -> position of that event
         self._my_note: dict[str, str] = {}         # id -> note of my latest answer or skip
         self._done_by: dict[str, set[str]] = {}    # id -> annotators whose latest answer stands
+        self._given: dict[str, dict[str, tuple[str, str]]] = {}  # id -> annotator -> (label, note)
+        self._last: dict[tuple[str, str], str] = {}  # (id, annotator) -> status of their last row
         self._claims: dict[str, dict[str, tuple[str, float]]] = {}  # id -> annotator -> (action, t)
         self._seq = 0
         self._labels_tail = _Tail(project.labels_path)
@@ -169,7 +168,7 @@ class LabelSession:
         # undo history: my events on this batch in log order (resume keeps undo working), as
         # (id, status): the status of an event of this session, "" for one read from the log
         self._history: list[tuple[str, str]] = [(i, "") for i, _ in sorted(
-            ((i, s) for i, s in self._mine_seq.items() if self._mine.get(i) in ("labeled", "skipped")),
+            ((i, s) for i, s in self._mine_seq.items() if self._mine.get(i) in (self.ANSWER, "skipped")),
             key=lambda t: t[1])]
         self._front: list[str] = []   # undone items, shown before anything else
         self.current: str | None = None
@@ -196,14 +195,21 @@ class LabelSession:
         if item_id not in self._qset:
             return
         self._seq += 1
-        if ann == self.annotator:
+        # a retraction undoes that annotator's previous row for the item (consensus.py)
+        undone = self._last.get((item_id, ann)) if status == "retracted" else None
+        self._last[(item_id, ann)] = status
+        if ann == self.annotator and (status in (self.ANSWER, "skipped") or undone in (self.ANSWER, "skipped")):
             self._mine[item_id] = status
             self._mine_seq[item_id] = self._seq
             if status != "retracted":
                 self._my_note[item_id] = rec[LABEL_COLUMNS.index("note")]
         if status == "labeled" and label in self.labels:
+            self._given.setdefault(item_id, {})[ann] = (label, rec[LABEL_COLUMNS.index("note")])
+        elif undone == "labeled":
+            self._given.get(item_id, {}).pop(ann, None)
+        if status == self.ANSWER and label in self.labels:
             self._done_by.setdefault(item_id, set()).add(ann)
-        elif status == "retracted":
+        elif undone == self.ANSWER:
             self._done_by.get(item_id, set()).discard(ann)
 
     def _apply_claim(self, rec: list[str]) -> None:
@@ -229,13 +235,12 @@ class LabelSession:
         return False
 
     def _open_for_me(self, item_id: str, now: float) -> bool:
-        if self._mine.get(item_id) == "labeled":
+        if self._mine.get(item_id) == self.ANSWER:
             return False
-        if item_id in self._overlap:
-            return True
-        if self._done_by.get(item_id, set()) - {self.annotator}:
-            return False
-        return not self._claimed_by_other(item_id, now)
+        others = self._done_by.get(item_id, set()) - {self.annotator}
+        if item_id in self._overlap:  # no claim: open until enough others have answered
+            return len(others) < self.overlap_target
+        return not others and not self._claimed_by_other(item_id, now)
 
     def _candidates(self) -> list[str]:
         skipped = sorted((i for i in self.queue_ids if self._mine.get(i) == "skipped"),
@@ -251,7 +256,7 @@ class LabelSession:
     @property
     def answered(self) -> int:
         """Items of this batch whose latest event by this annotator is an answer."""
-        return sum(1 for i in self.queue_ids if self._mine.get(i) == "labeled")
+        return sum(1 for i in self.queue_ids if self._mine.get(i) == self.ANSWER)
 
     @property
     def remaining(self) -> int:
@@ -275,9 +280,17 @@ class LabelSession:
         self._refresh()
         now = self.clock()
         return sum(1 for i in self.queue_ids
-                   if self._mine.get(i) != "labeled" and i != self.current and i not in self._overlap
+                   if self._mine.get(i) != self.ANSWER and i != self.current and i not in self._overlap
                    and not (self._done_by.get(i, set()) - {self.annotator})
                    and self._claimed_by_other(i, now))
+
+    @property
+    def overlap_waiting(self) -> int:
+        """Overlap items this annotator answered that still lack other annotators' answers
+        (``labeling.overlap_annotators``): the batch is not done for the team."""
+        self._refresh()
+        return sum(1 for i in self._overlap if self._mine.get(i) == self.ANSWER
+                   and len(self._done_by.get(i, ())) < self.overlap_target)
 
     @property
     def rate(self) -> float | None:
@@ -321,10 +334,10 @@ class LabelSession:
         if label not in self.labels:
             raise ValueError(f"label {label!r} is not in the label set ({', '.join(self.labels)})")
         item_id = self._require_current()
-        row = self._row(item_id, label, seconds, note, "labeled")
+        row = self._row(item_id, label, seconds, note, self.ANSWER)
         self.project.append_labels([row])
         self._apply_label(self._rec(row))
-        self._history.append((item_id, "labeled"))
+        self._history.append((item_id, self.ANSWER))
         self.counts.labeled += 1
         self.counts.seconds += row["seconds"]
         self.current = None
@@ -359,7 +372,7 @@ class LabelSession:
         self.project.append_labels([row])
         self._apply_label(self._rec(row))
         self.counts.undone += 1
-        if status == "labeled":
+        if status == self.ANSWER:
             self.counts.labeled -= 1
         elif status == "skipped":
             self.counts.skipped -= 1

@@ -111,8 +111,11 @@ def _batch_out(res: Any, json_out: bool, explain: bool = False, root: Path | Non
             d.pop("explain", None)
         con.print_json(d)
         return
-    extra = f" + {res.n_audit} audit rows" if res.n_audit else ""
-    con.line(f"queued {len(res.ids) - res.n_audit} rows{extra} ({res.strategy}) in {res.path}")
+    n_overlap = getattr(res, "n_overlap", 0)
+    extra = (f" + {n_overlap} shared item(s) still short of their annotators" if n_overlap else "") + \
+        (f" + {res.n_audit} audit rows" if res.n_audit else "")
+    what = "item(s) to adjudicate" if res.strategy == "adjudicate" else "rows"
+    con.line(f"queued {len(res.ids) - res.n_audit - n_overlap} {what}{extra} ({res.strategy}) in {res.path}")
     if res.replaced:
         con.message("info", f"replaced {res.replaced} unanswered row(s) of the previous batch")
     if explain and res.explain:
@@ -123,20 +126,22 @@ def _batch_out(res: Any, json_out: bool, explain: bool = False, root: Path | Non
         con.table("why these rows (higher = more worth labeling)", cols,
                   [[r["id"], *([f"{r['final_score']:.3g}"] if weighted else []), r["reason"]]
                    for r in res.explain])
-    hint(root, "label")
+    hint(root, "label", *(["--adjudicate"] if res.strategy == "adjudicate" else []))
 
 
 # ----------------------------------------------------------------------------- label
 @app.command(epilog=examples("al label                      (interactive, in a terminal)",
                              "al label --import answers.csv --annotator ana",
-                             "al label --export batch.csv   (or - for standard output)"))
+                             "al label --export batch.csv   (or - for standard output)",
+                             "al label --adjudicate         (decide the items 'al query --adjudicate' queued)"))
 @handle
 def label(
     project: Optional[Path] = ProjectOpt,
     import_file: Optional[Path] = typer.Option(None, "--import", help="Read labels from a CSV ('-': standard input): columns id,label (optional annotator, note). Any bad row: nothing is imported; answers already recorded are not added again."),
     export_file: Optional[Path] = typer.Option(None, "--export", help="Write the unanswered batch to a CSV ('-': standard output) for an outside annotator; spreadsheet-safe."),
     queued_only: bool = typer.Option(False, "--queued-only", help="With --import: take only rows in the current batch (an answer key for the whole pool)."),
-    adjudicate: bool = typer.Option(False, "--adjudicate", help="With --import: the answers are adjudications, decisions that settle items whose annotators disagree."),
+    adjudicate: bool = typer.Option(False, "--adjudicate", help="Adjudicate: in the terminal, decide the items 'al query --adjudicate' queued, seeing the earlier answers; with --import, the answers are adjudications. Either way a decision settles the item under any consensus rule."),
+    show_names: bool = typer.Option(False, "--show-names", help="With --adjudicate in the terminal: show who gave each earlier answer (hidden by default)."),
     annotator: Optional[str] = typer.Option(None, "--annotator", help="Who labels (default: $AL_ANNOTATOR, then the login name)."),
     json_out: bool = JsonOpt,
 ) -> None:
@@ -145,8 +150,10 @@ def label(
 
     if import_file and export_file:
         raise typer.BadParameter("give --import or --export, not both")
-    if adjudicate and not import_file:
-        raise typer.BadParameter("--adjudicate works with --import for now (adjudication in the terminal is not built yet)")
+    if adjudicate and export_file:
+        raise typer.BadParameter("--adjudicate works in the terminal or with --import, not with --export")
+    if show_names and (not adjudicate or import_file):
+        raise typer.BadParameter("--show-names goes with --adjudicate in the terminal")
     proj = open_project(project)
     if import_file:
         res = api.label_import(proj, import_file, annotator=annotator, queued_only=queued_only,
@@ -165,7 +172,7 @@ def label(
         elif res.conflicts:
             rule = proj.config.labeling.consensus
             how = (f"{res.unresolved} of them unresolved under labeling.consensus '{rule}' and left out of "
-                   "training until adjudicated ('al label --import FILE --adjudicate')") if res.unresolved \
+                   "training until adjudicated ('al query --adjudicate', then 'al label --adjudicate')") if res.unresolved \
                 else f"settled by labeling.consensus '{rule}'"
             con.message("warning", f"{res.conflicts} imported item(s) now have disagreeing answers from "
                                    f"different annotators: {how}; see 'al status'")
@@ -175,7 +182,7 @@ def label(
     if export_file:
         if json_out and str(export_file) == "-":
             raise typer.BadParameter("--export - writes the CSV to standard output: leave out --json")
-        res = api.label_export(proj, export_file)
+        res = api.label_export(proj, export_file, annotator=annotator)
         if res.text is not None:
             sys.stdout.write(res.text)
             sys.stdout.flush()
@@ -196,11 +203,15 @@ def label(
     if json_out:
         raise AlError("--json needs --import or --export (interactive labeling reports on screen)")
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        if adjudicate:
+            raise AlError("no terminal to adjudicate in: use 'al label --import FILE --adjudicate' "
+                          "(columns id,label: the decisions)")
         raise AlError("no terminal to label in: use 'al label --import FILE' (columns id,label) "
                       "or 'al label --export FILE' for an outside annotator")
     from al_cli.annotation import labeler
 
-    labeler.run(proj, annotator=annotator, next_step=lambda: api.status(proj).next_command)
+    labeler.run(proj, annotator=annotator, next_step=lambda: api.status(proj).next_command,
+                adjudicate=adjudicate, show_names=show_names)
 
 
 # ----------------------------------------------------------------------------- retrain
@@ -328,7 +339,8 @@ def score(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> Non
 @app.command(epilog=examples("al query --size 20",
                              "al query --strategy margin --diversity kmeans --random-fraction 0.1 --explain",
                              "al query --strategy margin+kcenter+rf0.2",
-                             "al query --strategy entropy --diversity none --random-fraction 0   (the base score alone)"))
+                             "al query --strategy entropy --diversity none --random-fraction 0   (the base score alone)",
+                             "al query --adjudicate   (the unresolved conflicts, for 'al label --adjudicate')"))
 @handle
 def query(
     project: Optional[Path] = ProjectOpt,
@@ -340,14 +352,33 @@ def query(
     cost_column: Optional[str] = typer.Option(None, "--cost-column", help="Pool column with the cost of labeling each row."),
     cost: Optional[str] = typer.Option(None, "--cost", callback=choice(("learned",)), help="'learned': predict cost from the seconds annotators spent so far."),
     explain: bool = typer.Option(False, "--explain", help="Say why each row was chosen."),
+    adjudicate: bool = typer.Option(False, "--adjudicate", help="Queue the items in conflict that labeling.consensus leaves unresolved, for 'al label --adjudicate' (no model needed; the options above do not apply)."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Choose the next batch from the scores into queue.csv (replaces the unanswered batch)."""
     from al_cli import api
 
     proj = open_project(project)
-    res = api.query(proj, size=size, strategy=strategy, diversity=diversity, density=density,
-                   random_fraction=random_fraction, cost_column=cost_column, cost=cost)
+    if adjudicate:
+        given = [n for n, v in (("--size", size), ("--strategy", strategy), ("--diversity", diversity),
+                                ("--density", density), ("--random-fraction", random_fraction),
+                                ("--cost-column", cost_column), ("--cost", cost)) if v is not None]
+        if given or explain:
+            raise typer.BadParameter(f"--adjudicate queues every unresolved conflict: leave out "
+                                     f"{(given + ['--explain'])[0]}")
+        res = api.query(proj, adjudicate=True)
+        if not res.ids:
+            st = api.status(proj)
+            if json_out:
+                con.print_json(api.as_dict(res))
+                return
+            why = (f"; {st.conflicts} item(s) in conflict are settled by labeling.consensus '{st.consensus}' "
+                   "(set it to 'adjudicated' to decide every conflict by hand)") if st.conflicts else ""
+            con.line(f"nothing to adjudicate: no item in conflict is unresolved{why}; queue.csv is unchanged")
+            return
+    else:
+        res = api.query(proj, size=size, strategy=strategy, diversity=diversity, density=density,
+                        random_fraction=random_fraction, cost_column=cost_column, cost=cost)
     _batch_out(res, json_out, explain, root=proj.root)
 
 
@@ -366,7 +397,12 @@ def status(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> No
     con.line(f"labeled: {res.n_labeled} ({counts(res.labels_per_class)})")
     if res.annotators:
         con.line(f"annotators: {counts(res.annotators)}")
-    con.line(f"queue: {res.queue_size} unanswered")
+    con.line(f"queue: {res.queue_size} unanswered"
+             + (f" ({res.to_adjudicate} to adjudicate: 'al label --adjudicate')" if res.to_adjudicate else ""))
+    if res.overlap_short:
+        con.line(f"shared items: {res.overlap_short} answered by fewer than labeling.overlap_annotators "
+                 "annotators; they stay queued for the others ('al label', or 'al label --export FILE "
+                 "--annotator NAME')")
     con.line(f"model: {'none' if res.model_version is None else f'{res.model_version:04d}'}")
     if res.last_metrics:
         m = res.last_metrics
@@ -375,7 +411,8 @@ def status(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> No
     if res.conflicts:
         left = res.unresolved or []
         more = (f"; {len(left)} unresolved under '{res.consensus}' (left out of training: "
-                + ", ".join(left[:5]) + (", ..." if len(left) > 5 else "") + ")") if left else \
+                + ", ".join(left[:5]) + (", ..." if len(left) > 5 else "")
+                + "; 'al query --adjudicate' queues them for a decision)") if left else \
             f", settled by the '{res.consensus}' rule"
         con.line(f"conflicts: {res.conflicts} item(s) with disagreeing answers{more}")
     if res.stopped:

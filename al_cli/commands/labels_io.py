@@ -23,6 +23,7 @@ from al_cli.errors import DataError
 from al_cli.spreadsheet import escape_frame, unescape_series
 from al_cli.store import LABEL_COLUMNS, Project, atomic_write_text, labellog, now_iso
 from al_cli.store.atomic import check_writable_target, csv_text
+from al_cli.store.consensus import current_answers, standing_adjudications
 from al_cli.store.pool import read_pool
 
 STDIO = "-"
@@ -125,6 +126,17 @@ def _problems(ids: pd.Series, labels: pd.Series, keep: np.ndarray, pool_ids: Poo
     return [m or "(more)" for _, m in out]
 
 
+def _open_ids(snap: Snapshot, adjudicate: bool) -> set[str]:
+    """Ids of the batch still open to answers: the rows queued for adjudication (with
+    ``adjudicate``), else the other unanswered rows and the overlap items short of their
+    annotators."""
+    q = snap.pending
+    adj = (q["purpose"] == "adjudicate").to_numpy() if "purpose" in q else np.zeros(len(q), bool)
+    if adjudicate:
+        return set(q["id"][adj])
+    return set(q["id"][~adj]) | set(snap.overlap_short())
+
+
 def label_import(proj: Project, file: Path | str, *, annotator: str | None = None,
                  queued_only: bool = False, adjudicate: bool = False) -> ImportResult:
     """Answers from a file, all or nothing. With ``adjudicate`` they are adjudications:
@@ -144,7 +156,7 @@ def label_import(proj: Project, file: Path | str, *, annotator: str | None = Non
     un = unescape_series(df["label"])
     raw_labels = df["label"].where(df["label"].isin(cfg.labels) | ~un.isin(cfg.labels), un)
     labels = data_mod.canonical_labels(raw_labels, cfg.labels).astype(object)
-    keep = ids.isin(set(snap.pending["id"])).to_numpy() if queued_only else np.ones(n, dtype=bool)
+    keep = ids.isin(_open_ids(snap, adjudicate)).to_numpy() if queued_only else np.ones(n, dtype=bool)
     problems = _problems(ids, labels, keep, pool_ids, cfg.labels)
     blank = keep & (labels == "").to_numpy() & (ids != "").to_numpy()
     if problems:
@@ -159,12 +171,11 @@ def label_import(proj: Project, file: Path | str, *, annotator: str | None = Non
     # answers already recorded (the annotator's current answer, same label and note)
     log = snap.log.frame
     status = "adjudicated" if adjudicate else "labeled"
-    if adjudicate:
-        last = log[log["status"] == "adjudicated"].drop_duplicates(["id", "annotator"], keep="last")
+    if adjudicate:  # the annotator's adjudication that stands (an undone one does not count)
+        last = standing_adjudications(log)
     else:
-        last = log[log["status"].isin(["labeled", "retracted"])].drop_duplicates(["id", "annotator"], keep="last")
-        last = last[last["status"] == "labeled"]
-    last = last.set_index(["id", "annotator"])[["label", "note"]]
+        last = current_answers(log)
+    last = last.drop_duplicates(["id", "annotator"], keep="last").set_index(["id", "annotator"])[["label", "note"]]
     key = pd.MultiIndex.from_frame(new[["id", "annotator"]])
     cur = last.reindex(key)
     same = (cur["label"].to_numpy() == new["label"].to_numpy()) & (cur["note"].fillna("").to_numpy()
@@ -192,10 +203,16 @@ class ExportResult:
     text: str | None = None  # the CSV, when the path is '-' (the CLI writes it to stdout)
 
 
-def label_export(proj: Project, file: Path | str) -> ExportResult:
+def label_export(proj: Project, file: Path | str, *, annotator: str | None = None) -> ExportResult:
+    """The unanswered batch (not the rows queued for adjudication), and the overlap items
+    short of ``labeling.overlap_annotators`` (those ``annotator`` has not answered)."""
     snap = Snapshot(proj)
     cfg = snap.cfg
     q = snap.pending
+    q = q[q["purpose"] != "adjudicate"] if "purpose" in q else q
+    short = set(snap.overlap_short(annotator))
+    if short:  # in queue order, after the unanswered rows
+        q = pd.concat([q, snap.queue[snap.queue["id"].isin(short - set(q["id"]))].drop_duplicates("id")])
     df, ids = read_pool(proj)
     show = [c for c in display_columns(cfg) if c != cfg.data.id_column]
     missing = [c for c in show if c not in df.columns]
@@ -207,7 +224,7 @@ def label_export(proj: Project, file: Path | str) -> ExportResult:
     rows = df.iloc[pos.dropna().astype(int).to_numpy()][show].reset_index(drop=True)
     out = pd.concat([q[["id"]].reset_index(drop=True), rows], axis=1)
     out["label"] = ""
-    out["annotator"] = ""
+    out["annotator"] = annotator or ""
     out["note"] = ""
     text = csv_text(escape_frame(out))
     if str(file) == STDIO:

@@ -8,7 +8,7 @@ import pandas as pd
 
 from al_cli import data as data_mod
 from al_cli.commands import queried
-from al_cli.commands.batch import BatchResult
+from al_cli.commands.batch import BatchResult, overlap_kept
 from al_cli.commands.scoring import pool_scores
 from al_cli.commands.snapshot import Snapshot
 from al_cli.commands.twins import pool_groups, spread
@@ -25,7 +25,11 @@ from al_cli.strategies.spec import QuerySpec
 def query(proj: Project, *, size: int | None = None, strategy: str | None = None,
           diversity: str | None = None, density: float | None = None,
           random_fraction: float | None = None, cost_column: str | None = None,
-          cost: str | None = None) -> BatchResult:
+          cost: str | None = None, adjudicate: bool = False) -> BatchResult:
+    if adjudicate:  # the unresolved conflicts, for an adjudicator (no model needed)
+        from al_cli.commands.adjudicate import queue_adjudication
+
+        return queue_adjudication(proj)
     snap = Snapshot(proj)
     cfg = snap.cfg
     spec = QuerySpec.from_config(cfg.strategy)
@@ -78,20 +82,22 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
         "cost": np.round(batch.cost, 4),
         "reason": batch.reasons(),
     })
+    explain = q[["id", "score", "final_score", "cluster", "random_pick", "cost", "reason"]].to_dict("records")
     audit_left = snap.pending_audit()
-    if audit_left:  # unanswered audit rows stay queued: the held-out sample must be labeled
-        q = pd.concat([q, pd.DataFrame({"id": audit_left, "purpose": "audit", "round": version,
-                                        "strategy": "audit:random"})], ignore_index=True)
-    recs = queried.records(snap, q["id"].tolist(), q["purpose"].tolist())
+    audit = pd.DataFrame({"id": audit_left, "purpose": "audit", "round": version, "strategy": "audit:random"})
+    # unanswered audit rows stay queued (the held-out sample must be labeled), and so do
+    # overlap items short of their annotators (answered already: not recorded again)
+    recs = queried.records(snap, [*q["id"], *audit_left], [*q["purpose"], *audit["purpose"]])
+    kept = overlap_kept(snap)
+    new_ids = q["id"].tolist()
+    q = pd.concat([f for f in (q, kept, audit) if len(f)], ignore_index=True)
     with proj.lock():
         proj.write_queue(q)
         if recs is not None:
             proj.append_queried(recs)
-    q = q[q["purpose"] == "train"]
-    explain = q[["id", "score", "final_score", "cluster", "random_pick", "cost", "reason"]].to_dict("records")
     replaced = int((pending["purpose"] != "audit").sum()) if "purpose" in pending else len(pending)
-    return BatchResult(q["id"].tolist() + audit_left, str(proj.queue_path), label, len(audit_left),
-                       pf.cached, explain, replaced=replaced)
+    return BatchResult(new_ids + kept["id"].tolist() + audit_left, str(proj.queue_path), label,
+                       len(audit_left), pf.cached, explain, replaced=replaced, n_overlap=len(kept))
 
 
 def _cost(snap: Snapshot, spec: QuerySpec) -> np.ndarray | None:

@@ -85,9 +85,34 @@ class Snapshot:
 
     @property
     def pending(self) -> pd.DataFrame:
-        """Queued rows without a current label."""
+        """Queued rows still to answer: rows without a current label, and rows queued for
+        adjudication (purpose ``adjudicate``) until an adjudication of their id stands."""
         q = self.queue
-        return q[~q["id"].isin(self.labeled_ids)].reset_index(drop=True)
+        adj = self.adjudicate_rows
+        done = np.where(adj, q["id"].isin(self.consensus.adjudicated), q["id"].isin(self.labeled_ids))
+        return q[~done].reset_index(drop=True)
+
+    @property
+    def adjudicate_rows(self) -> np.ndarray:
+        """Mask over :attr:`queue` of the rows queued for adjudication."""
+        q = self.queue
+        return (q["purpose"] == "adjudicate").to_numpy() if "purpose" in q else np.zeros(len(q), bool)
+
+    def overlap_short(self, annotator: str | None = None) -> list[str]:
+        """Queued overlap items (``labeling.overlap``) answered, but by fewer annotators than
+        ``labeling.overlap_annotators``; with ``annotator``, only those they have not answered."""
+        from al_cli.store.consensus import is_overlap
+
+        lab = self.cfg.labeling
+        q = self.queue[~self.adjudicate_rows]
+        ids = [i for i in dict.fromkeys(q["id"]) if is_overlap(i, float(lab.overlap))]
+        if not ids:
+            return []
+        ans = self.consensus.answered
+        ans = ans[ans["id"].isin(set(ids))]
+        n = ans.groupby("id")["annotator"].nunique()
+        mine = set(ans.loc[ans["annotator"] == annotator, "id"]) if annotator is not None else set()
+        return [i for i in ids if 0 < n.get(i, 0) < lab.overlap_annotators and i not in mine]
 
     @cached_property
     def audit_ids(self) -> list[str]:

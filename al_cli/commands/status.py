@@ -27,6 +27,8 @@ class StatusResult:
     conflicts: int = 0  # items whose annotators' current answers disagree
     unresolved: list[str] | None = None  # of those, items the consensus rule leaves without a label
     consensus: str = "latest"
+    to_adjudicate: int = 0  # of queue_size, rows queued for adjudication ('al label --adjudicate')
+    overlap_short: int = 0  # queued overlap items answered by fewer than labeling.overlap_annotators
 
 
 def status(proj: Project) -> StatusResult:
@@ -34,6 +36,7 @@ def status(proj: Project) -> StatusResult:
     cfg = snap.cfg
     eff = snap.known_labels
     q = snap.pending
+    n_adj = int((q["purpose"] == "adjudicate").sum()) if "purpose" in q else 0
     version = snap.latest_version
     hist = proj.read_history()
     ev = hist[hist["event"] == "evaluate"]
@@ -49,7 +52,7 @@ def status(proj: Project) -> StatusResult:
     if len(eff) == 0 and len(q) == 0:
         nxt = f"al seed{p} --size {cfg.batch_size}"
     elif len(q):
-        nxt = f"al label{p}"
+        nxt = f"al label{p}" if n_adj < len(q) else f"al label{p} --adjudicate"
     elif train["label"].nunique() < 2:
         # a model needs two classes: more labels, found at random, before any retrain
         nxt = f"al query{p} --strategy random --size {cfg.batch_size}"
@@ -73,4 +76,5 @@ def status(proj: Project) -> StatusResult:
     annot = con.answered["annotator"].value_counts()  # items with a current answer, not log rows
     return StatusResult(str(proj.root), len(eff), per_class(eff, cfg.labels), len(q), version, last,
                         nxt, state.get("n_rows"), {str(k): int(v) for k, v in annot.items()},
-                        log.skipped_lines, stopped, len(con.conflicts), con.unresolved, cfg.labeling.consensus)
+                        log.skipped_lines, stopped, len(con.conflicts), con.unresolved, cfg.labeling.consensus,
+                        n_adj, len(snap.overlap_short()))

@@ -1,6 +1,8 @@
 """The current label of each item when several annotators answer it (issue 10).
 
-Each annotator's latest answer per item counts (an undo, ``retracted``, takes it back).
+Each annotator's latest answer per item counts. A ``retracted`` row undoes the same
+annotator's previous row for the item: their answer, or their adjudication (a retraction
+of a skip leaves their earlier answer standing).
 Items whose annotators' answers differ are *in conflict*. The rule in ``al.yaml``
 (``labeling.consensus``) says which label is current:
 
@@ -15,13 +17,28 @@ listed, until someone adjudicates them (``al label --adjudicate``).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 RULES = ("latest", "majority", "adjudicated")
-ANSWER_STATUSES = ("labeled", "retracted")
+
+
+def is_overlap(item_id: str, fraction: float) -> bool:
+    """Whether ``item_id`` is in the overlap share (``labeling.overlap``: answered by
+    ``labeling.overlap_annotators`` annotators, not one).
+
+    Deterministic and independent of the batch: ``sha256(id)`` read as a number in
+    [0, 1) below ``fraction``. The agreement report can recompute it from the id alone.
+    """
+    if fraction <= 0:
+        return False
+    if fraction >= 1:
+        return True
+    h = int.from_bytes(hashlib.sha256(str(item_id).encode("utf-8")).digest()[:8], "big")
+    return h / 2**64 < fraction
 
 
 @dataclass
@@ -29,6 +46,7 @@ class Consensus:
     labels: Any      # DataFrame id, label, annotator: the current label of each settled item
     conflicts: Any   # DataFrame id, labels ("a; b"), n_annotators, resolution, label
     answered: Any    # DataFrame of each annotator's current answer (id, label, annotator, ...)
+    adjudicated: frozenset = frozenset()  # ids with an adjudication that stands
 
     @property
     def unresolved(self) -> list[str]:
@@ -36,11 +54,23 @@ class Consensus:
         return c.loc[c["resolution"] == "unresolved", "id"].tolist()
 
 
+def _neighbour(log, step: int) -> pd.Series:
+    """The status of the same annotator's previous (``step`` 1) or next (-1) row for the id."""
+    return log.groupby(["id", "annotator"], sort=False)["status"].shift(step)
+
+
 def current_answers(log) -> pd.DataFrame:
     """Each annotator's current answer per id, in log order (rows of the log)."""
-    ev = log[log["status"].isin(ANSWER_STATUSES)]
+    undo = (log["status"] == "retracted") & ~_neighbour(log, 1).isin(["skipped", "adjudicated"])
+    ev = log[(log["status"] == "labeled") | undo]
     cur = ev.drop_duplicates(subset=["id", "annotator"], keep="last")
     return cur[cur["status"] == "labeled"]
+
+
+def standing_adjudications(log) -> pd.DataFrame:
+    """The adjudications not undone (rows of the log): an ``adjudicated`` row is undone by
+    a ``retracted`` row of its adjudicator right after it (their next row for the id)."""
+    return log[(log["status"] == "adjudicated") & (_neighbour(log, -1) != "retracted")]
 
 
 def consensus(log, rule: str = "latest") -> Consensus:
@@ -51,7 +81,7 @@ def consensus(log, rule: str = "latest") -> Consensus:
     if log.empty:
         return Consensus(empty, no_conflicts, log.iloc[0:0])
     ans = current_answers(log)
-    adj = log[log["status"] == "adjudicated"].drop_duplicates("id", keep="last")
+    adj = standing_adjudications(log).drop_duplicates("id", keep="last")  # the latest one decides
     n_labels = ans.groupby("id")["label"].nunique()
     conflict_ids = set(n_labels[n_labels > 1].index)
     latest = ans.drop_duplicates("id", keep="last").set_index("id")
@@ -68,8 +98,9 @@ def consensus(log, rule: str = "latest") -> Consensus:
     # the position of each id's last answer: the order labels come out in (as before)
     last_pos = ans.reset_index(drop=True).reset_index().drop_duplicates("id", keep="last").set_index("id")["index"]
     resolution: dict[str, str] = {}
+    adj_ids = set(adj["id"])
     for item in conflict_ids:
-        if item in adj["id"].values:
+        if item in adj_ids:
             resolution[item] = "adjudicated"
         elif rule == "latest":
             resolution[item] = "latest"
@@ -107,4 +138,5 @@ def consensus(log, rule: str = "latest") -> Consensus:
         conf["label"] = conf["id"].map(cur.set_index("id")["label"]).astype(object).fillna("")
     else:
         conf = no_conflicts
-    return Consensus(cur[["id", "label", "annotator"]], conf.reset_index(drop=True), ans)
+    return Consensus(cur[["id", "label", "annotator"]], conf.reset_index(drop=True), ans,
+                     frozenset(adj["id"]))
