@@ -89,6 +89,8 @@ class Config:
     batch_size: int = 20
     random_state: int = 0
     schema_version: int = SCHEMA_VERSION
+    task: str = "classification"  # or "discovery": find the relevant documents first (issue 11)
+    relevant: str | None = None   # discovery: the label sought
 
     # -- helpers -----------------------------------------------------------
     def label_keys(self) -> dict[str, str]:
@@ -151,6 +153,8 @@ def from_dict(raw: Any, where: str = "al.yaml") -> Config:
         batch_size=raw.get("batch_size", 20),
         random_state=raw.get("random_state", 0),
         schema_version=version,
+        task=raw.get("task", "classification"),
+        relevant=raw.get("relevant"),
     )
     validate(cfg, where)
     return cfg
@@ -169,6 +173,14 @@ def validate(cfg: Config, where: str = "al.yaml") -> None:
     _expect(not bad, where, "labels", f"must be a list of words or numbers (got {bad[:1]})")
     labels = [str(x) for x in labels]
     cfg.labels = labels
+    _expect(cfg.task in ("classification", "discovery"), where, "task", "must be classification or discovery")
+    if cfg.task == "discovery":
+        _expect(isinstance(cfg.relevant, (str, int)) and str(cfg.relevant) in labels, where, "relevant",
+                f"must name the label sought, one of the label set ({', '.join(labels)})")
+        _expect(len(labels) == 2, where, "labels", "must be two in a discovery task: the relevant label and the rest")
+        cfg.relevant = str(cfg.relevant)
+    else:
+        _expect(cfg.relevant is None, where, "relevant", "is for task: discovery only (set task: discovery or remove it)")
     _expect(len(set(labels)) == len(labels), where, "labels", "has a duplicate label")
     _expect(all(lab.strip() for lab in labels), where, "labels", "has an empty label")
     from al_cli.features.registry import EXTRACTORS
@@ -269,6 +281,7 @@ HEADER = """\
 #              at random; density: weight by representativeness; cost_column / cost: learned.
 # labeling:    keys (label -> key), tags for notes, show_prediction, overlap between annotators
 #              (overlap_annotators: how many answer each overlap item).
+# task:        classification, or discovery (find the documents of label 'relevant' first).
 # features:    extractor per column kind: text {text}; numeric {numeric};
 #              categorical {categorical}.
 """

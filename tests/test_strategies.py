@@ -27,7 +27,8 @@ def make_inputs(n_rows: int, seed: int = 0, n_classes: int = N_CLASSES):
     member_probas = rng.dirichlet(np.ones(n_classes), size=(N_MEMBERS, n_rows))
     member_votes = member_probas.argmax(axis=2)
     X = rng.standard_normal((n_rows, 4))
-    return dict(proba=proba, member_probas=member_probas, member_votes=member_votes, X=X)
+    return dict(proba=proba, member_probas=member_probas, member_votes=member_votes, X=X,
+                classes=[f"c{i}" for i in range(n_classes)], relevant="c1")
 
 
 def run(name, diversity, random_fraction, n, inputs, available=None, seed=7):

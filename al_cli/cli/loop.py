@@ -48,7 +48,9 @@ def init(
     validation: Optional[Path] = typer.Option(None, "--validation", help="Held-out labeled file for 'al evaluate'."),
     label_column: str = typer.Option("label", "--label-column", help="Label column of the validation file."),
     model: str = typer.Option("logistic_regression", "--model", callback=choice(model_names), help=names_help(model_names())),
-    strategy: str = typer.Option("margin", "--strategy", callback=choice(strategy_names), help="Default query strategy (see 'al query --help'): " + names_help(strategy_names()) + "."),
+    strategy: Optional[str] = typer.Option(None, "--strategy", callback=choice(strategy_names), help="Default query strategy (see 'al query --help'): " + names_help(strategy_names()) + ". Default: margin; relevance for --task discovery."),
+    task: str = typer.Option("classification", "--task", callback=choice(("classification", "discovery")), help="classification, or discovery: find the documents of the --relevant label first (legal review, screening)."),
+    relevant: Optional[str] = typer.Option(None, "--relevant", help="With --task discovery: the label sought."),
     batch_size: int = typer.Option(20, "--batch-size", min=1, help="Default batch size for seed/query."),
     random_state: int = typer.Option(0, "--random-state", help="Seed for every random choice."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing al.yaml (labels and models are kept)."),
@@ -62,7 +64,7 @@ def init(
         feature_columns=split([feature_columns]) if feature_columns is not None else None,
         labels=split([labels]) if labels else None, validation=validation,
         label_column=label_column, model=model, strategy=strategy, batch_size=batch_size,
-        random_state=random_state, force=force,
+        random_state=random_state, force=force, task=task, relevant=relevant,
     )
     if json_out:
         con.print_json(api.as_dict(res))

@@ -46,11 +46,15 @@ def init(
     validation: Path | None = None,
     label_column: str = "label",
     model: str = "logistic_regression",
-    strategy: str = "margin",
+    strategy: str | None = None,
     batch_size: int = 20,
     random_state: int = 0,
     force: bool = False,
+    task: str = "classification",
+    relevant: str | None = None,
 ) -> InitResult:
+    """Create the project. ``task="discovery"`` (two labels, ``relevant`` the one sought)
+    ranks the likeliest relevant documents first: its default strategy is ``relevance``."""
     directory = Path(directory)
     existed = (directory / "al.yaml").exists()
     if existed and not force:
@@ -105,6 +109,18 @@ def init(
     if not labels:
         raise DataError("no label set: give --labels a,b,c (or a --validation file to read it from)")
     labels = [lab.strip() for lab in labels]
+    if task not in ("classification", "discovery"):
+        raise DataError(f"--task must be classification or discovery, got {task!r}")
+    if task == "discovery":
+        if relevant is None or relevant.strip() not in labels:
+            raise DataError(f"--task discovery needs --relevant LABEL, one of the labels ({', '.join(labels)})")
+        if len(labels) != 2:
+            raise DataError(f"--task discovery takes two labels, the relevant one and the rest (got {len(labels)})")
+        relevant = relevant.strip()
+    elif relevant is not None:
+        raise DataError("--relevant is for --task discovery")
+    if strategy is None:
+        strategy = "relevance" if task == "discovery" else "margin"
 
     directory.mkdir(parents=True, exist_ok=True)
     cfg = Config(
@@ -124,6 +140,8 @@ def init(
         strategy=config_mod.StrategyConfig(name=strategy),
         batch_size=batch_size,
         random_state=random_state,
+        task=task,
+        relevant=relevant,
     )
     config_mod.validate(cfg, "al.yaml")
     proj = Project(directory)

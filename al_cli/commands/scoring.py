@@ -103,7 +103,7 @@ class PoolScorer:
             ctx = ScoreContext(proba=self.proba, classes=list(bundle["classes"]), X=Xr, rng=rng,
                                model_name=bundle["model_name"], estimator=bundle["estimator"],
                                committee=self.committee if "committee" in spec.needs else None,
-                               rows=self.rows)
+                               rows=self.rows, relevant=self.snap.cfg.relevant)
         out = check_scores(spec.run(ctx), n_rows=len(self.rows), name=f"{name} scores")
         return quantise(out)
 

@@ -72,3 +72,16 @@ def egl(ctx: ScoreContext) -> np.ndarray:
     return expected_gradient_length(_need(ctx.proba, "probabilities (proba)", "egl"),
                                     _need(ctx.X, "the feature matrix (X)", "egl"),
                                     fit_intercept=fit_intercept)
+
+
+def relevance(ctx: ScoreContext) -> np.ndarray:
+    """P(relevant): continuous active learning ranks the likeliest relevant documents first."""
+    from al_cli.errors import StrategyError
+
+    proba = check_proba(_need(ctx.proba, "probabilities (proba)", "relevance"))
+    if not ctx.relevant:
+        raise StrategyError("strategy 'relevance' is for discovery projects: set task: discovery and "
+                            "relevant: LABEL in al.yaml (al init --task discovery --relevant LABEL)")
+    if ctx.relevant not in list(ctx.classes):
+        raise StrategyError(f"the model has no class {ctx.relevant!r} yet: label some relevant documents first")
+    return proba[:, list(ctx.classes).index(ctx.relevant)]

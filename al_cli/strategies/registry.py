@@ -46,6 +46,7 @@ class ScoreContext:
     member_votes: Any = None         # (members, n) class indices
     fit_intercept: bool | None = None
     rows: Any = None                 # pool positions of the rows scored
+    relevant: str | None = None      # discovery: the label sought (al.yaml 'relevant')
 
     def __post_init__(self) -> None:
         if not self.n_classes and self.classes:
@@ -121,6 +122,8 @@ def _builtins() -> dict[str, BaseScore]:
                   needs=("proba", "committee"), shown_as="committee vote split"),
         BaseScore("qbc_kl", "mean KL divergence of committee members from their consensus",
                   _B + "qbc_kl", needs=("proba", "committee"), shown_as="committee disagreement"),
+        BaseScore("relevance", "probability of the relevant label (discovery: likeliest relevant first)",
+                  _B + "relevance", shown_as="probability of relevant"),
         BaseScore("egl", "expected gradient length of the log-loss (logistic regression)", _B + "egl",
                   needs=("proba", "features"), model_families=("logistic",),
                   shown_as="expected model change"),

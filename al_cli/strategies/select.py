@@ -33,6 +33,8 @@ def base_scores(
     fit_intercept: bool = True,
     rng: np.random.Generator,
     n_classes: int | None = None,
+    classes: list[str] | None = None,
+    relevant: str | None = None,
 ) -> np.ndarray:
     """Informativeness of every pool row under the named base score (higher = better),
     from precomputed inputs: the pure interface to the strategy registry.
@@ -45,9 +47,9 @@ def base_scores(
     check_rng(rng)
     if name not in STRATEGIES:
         raise StrategyError(f"unknown strategy {name!r}; valid strategies: {', '.join(STRATEGIES.names())}")
-    ctx = ScoreContext(proba=proba, classes=[], X=X, rng=rng, model_name="", estimator=None,
+    ctx = ScoreContext(proba=proba, classes=list(classes or []), X=X, rng=rng, model_name="", estimator=None,
                        n_classes=n_classes or 0, member_probas=member_probas,
-                       member_votes=member_votes, fit_intercept=fit_intercept)
+                       member_votes=member_votes, fit_intercept=fit_intercept, relevant=relevant)
     return check_scores(STRATEGIES.get(name).run(ctx), name=f"{name} scores")
 
 
