@@ -43,6 +43,20 @@ def test_discovery_project_ranks_likeliest_relevant_first(cli, tmp_path):
     assert set(got) == set(best.index[:10]) or scores.loc[got, "relevance"].min() >= best.iloc[9] - 1e-9
     answers = pd.read_csv(tmp_path / "answers.csv").set_index("id")["label"]
     assert (answers[got] == "relevant").mean() >= 0.8  # the ranking brings the relevant ones forward
+    # status estimates the relevant documents still unread from scores.csv (Quant)
+    d = cli("status", "-p", p, "--json").json()["discovery"]
+    labeled = pd.read_csv(p / "labels.csv", dtype=str)
+    found = int((labeled["label"] == "relevant").sum())
+    unread = scores  # scores.csv holds the unlabeled rows only
+    assert d["read"] == 20 and d["relevant_found"] == found
+    assert abs(d["estimated_relevant"] - (found + unread["p_relevant"].sum())) < 0.01
+    lo, hi = d["estimated_relevant_interval"]
+    assert lo <= d["estimated_relevant"] <= hi and 0 < d["recall_low"] <= d["estimated_recall"] <= 1
+    assert "discovery: 20 read" in cli("status", "-p", p).stdout
+    assert cli("label", "-p", p, "--import", tmp_path / "answers.csv", "--queued-only").code == 0
+    assert cli("retrain", "-p", p).code == 0
+    d = cli("status", "-p", p, "--json").json()["discovery"]
+    assert d["estimated_relevant"] is None and "older model" in d["note"]
 
 
 def test_discovery_setup_errors(cli, tmp_path, project):

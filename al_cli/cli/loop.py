@@ -419,6 +419,16 @@ def status(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> No
         con.line(f"conflicts: {res.conflicts} item(s) with disagreeing answers{more}")
     if res.stopped:
         con.line(f"stop rule met: {res.stopped} (take the labels away, or go on with 'al query')")
+    if res.discovery:
+        d = res.discovery
+        line = f"discovery: {d['read']} read, {d['relevant_found']} relevant found"
+        if d["estimated_relevant"] is not None:
+            lo, hi = d["estimated_relevant_interval"]
+            line += (f"; about {d['estimated_relevant']:.0f} relevant in all (95%: {lo:.0f}-{hi:.0f}), estimated "
+                     f"recall {d['estimated_recall']:.1%} (at least {d['recall_low']:.1%}; model {d['from_model']:04d})")
+        con.line(line)
+        if d.get("note"):
+            con.message("info", d["note"])
     if res.torn_lines:
         con.message("warning", f"labels.csv: {res.torn_lines} torn or malformed line(s) ignored")
     con.line(f"next: {res.next_command}")

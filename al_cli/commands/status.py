@@ -29,6 +29,7 @@ class StatusResult:
     consensus: str = "latest"
     to_adjudicate: int = 0  # of queue_size, rows queued for adjudication ('al label --adjudicate')
     overlap_short: int = 0  # queued overlap items answered by fewer than labeling.overlap_annotators
+    discovery: dict[str, Any] | None = None  # task: discovery: read, found, estimated relevant and recall
 
 
 def status(proj: Project) -> StatusResult:
@@ -77,4 +78,31 @@ def status(proj: Project) -> StatusResult:
     return StatusResult(str(proj.root), len(eff), per_class(eff, cfg.labels), len(q), version, last,
                         nxt, state.get("n_rows"), {str(k): int(v) for k, v in annot.items()},
                         log.skipped_lines, stopped, len(con.conflicts), con.unresolved, cfg.labeling.consensus,
-                        n_adj, len(snap.overlap_short()))
+                        n_adj, len(snap.overlap_short()), _discovery(snap, eff) if cfg.task == "discovery" else None)
+
+
+def _discovery(snap: Snapshot, eff) -> dict[str, Any]:
+    """Documents read, relevant found and, from scores.csv of the latest model, the Quant
+    estimate (Yang, Lewis & Frieder 2021) of the relevant documents still unread: the sum of
+    their probabilities of relevance, with a 95% interval. Reads scores.csv, fits nothing."""
+    from al_cli.reports.recall import quant_estimate
+
+    rel = snap.cfg.relevant
+    found = int((eff["label"] == rel).sum())
+    out: dict[str, Any] = {"read": int(len(eff)), "relevant_found": found, "estimated_relevant": None,
+                           "estimated_relevant_interval": None, "estimated_recall": None,
+                           "recall_low": None, "from_model": None}
+    sc = snap.proj.read_csv(snap.proj.scores_path)
+    col = f"p_{rel}"
+    if sc is None or col not in sc.columns or "model_version" not in sc.columns or not len(sc):
+        out["note"] = "run 'al score' for an estimate of the relevant documents still unread"
+        return out
+    if int(sc["model_version"].iloc[0]) != snap.latest_version:
+        out["note"] = "scores.csv is from an older model: run 'al score' for a current estimate"
+        return out
+    unread = sc[~sc["id"].astype(str).isin(snap.labeled_ids)]
+    q = quant_estimate(found, unread[col].to_numpy(dtype=float))
+    out.update({"estimated_relevant": round(q.total, 2), "estimated_relevant_interval": list(q.total_interval),
+                "estimated_recall": q.recall, "recall_low": q.recall_low,
+                "from_model": int(sc["model_version"].iloc[0])})
+    return out
