@@ -15,7 +15,7 @@ import numpy as np
 
 # the purposes al draws for; a new purpose gets a new name, never a reused one
 # ("score.NAME" for the base score NAME, e.g. score.random)
-PURPOSES = ("seed", "audit", "query.select", "score.NAME", "committee", "density")
+PURPOSES = ("seed", "audit", "query.select", "score.NAME", "committee", "density", "recall_sample")
 
 
 # Purposes whose stream is the one al 0.1.0 drew from, so their choices did not change

@@ -10,6 +10,7 @@ AL_TYPES = (
     "al_cli.features.builtin.TextJoiner",
     "al_cli.features.builtin.CompactTfidf",
     "al_cli.models.builtin.EncodedLabels",
+    "al_cli.models.builtin.RelevanceLogistic",
 )
 
 

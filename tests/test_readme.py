@@ -87,3 +87,22 @@ def test_walkthrough_works_after_the_main_command():
     made = re.search(r"^P \?= (\S+)", make, re.M).group(1)
     init = shlex.split(_walkthrough()[0])
     assert init[:2] == ["al", "init"] and init[2] != made
+
+
+def test_discovery_walkthrough_runs_as_shown(sample, cli):
+    text = README.read_text()
+    block = re.search(r"## Discovery: .*?```console\n(.*?)```", text, re.S)
+    assert block, "README has no discovery walk-through"
+    cmds = [ln[2:] for ln in block.group(1).splitlines() if ln.startswith("$ ")]
+    cwd = sample("screening")
+    for cmd in cmds:
+        argv = shlex.split(cmd)
+        if argv[0] == "cd":
+            cwd = cwd / argv[1]
+            continue
+        assert argv[0] == "al", cmd
+        r = cli(*argv[1:], cwd=cwd)
+        allowed = (0, 3) if "--stop-at-recall" in argv else (0,)
+        assert r.code in allowed, (cmd, r.stdout, r.stderr)
+    assert (cwd / "review_list.csv").exists() and (cwd / "recall_sample.csv").exists()
+    assert "recall sample" in cli("status", cwd=cwd).stdout

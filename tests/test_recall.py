@@ -71,3 +71,50 @@ def test_wss_by_hand():
     found = np.cumsum([1, 1, 0, 1, 0, 0, 0, 0, 0, 0])  # 3 relevant, all found after 4 of 10
     assert wss(found, 3, 1.0) == pytest.approx(1 - 4 / 10)
     assert wss(found, 3, 0.95) == pytest.approx(1 - 4 / 10 - 0.05)
+
+
+# ----------------------------------------------------------------------------- sample test
+def test_sample_test_by_hand():
+    from al_cli.reports.recall import sample_test
+
+    # 95 found before; H0 (recall < .95) means at least floor(95/.95 - 95) + 1 = 6 left in the urn
+    t = sample_test(1000, 0, 0, 95)
+    assert t.needed_under_h0 == 6 and t.p_value == 1.0 and not t.stop
+    # none of them in 400 draws: p = C(994, 400) / C(1000, 400)
+    t = sample_test(1000, 400, 0, 95)
+    assert t.p_value == pytest.approx(math.comb(994, 400) / math.comb(1000, 400), abs=1e-6)
+    assert t.stop == (t.p_value < 0.05)
+    # a relevant document in the sample raises the bar: found 96, H0 needs floor(96/.95 - 95) + 1 = 7
+    t = sample_test(1000, 400, 1, 95)
+    assert t.needed_under_h0 == 7
+    p = sum(math.comb(7, i) * math.comb(993, 400 - i) for i in range(2)) / math.comb(1000, 400)
+    assert t.p_value == pytest.approx(p, abs=1e-6)
+    # an urn too small to hold what H0 needs: recall is above the target for sure
+    assert sample_test(5, 0, 0, 95).stop
+    with pytest.raises(ValueError):
+        sample_test(10, 5, 6, 3)
+
+
+def test_sample_test_guarantee_in_simulation():
+    """Reviews whose recall is below the target are let stop at most 5% of the time (fixed
+    sample size), over urns of several sizes."""
+    from al_cli.reports.recall import sample_test
+
+    rng = np.random.default_rng(1)
+    wrong = trials = 0
+    for urn, left, found in ((500, 6, 90), (2000, 3, 40), (300, 10, 150)):
+        assert found / (found + left) < 0.95
+        for _ in range(400):
+            k = int(rng.hypergeometric(left, urn - left, 150))
+            trials += 1
+            wrong += sample_test(urn, 150, k, found).stop
+    assert wrong / trials <= 0.05
+
+
+def test_sample_size_bound_is_the_least_that_stops():
+    from al_cli.reports.recall import sample_size_bound, sample_test
+
+    for urn, found in ((1500, 95), (1000, 43), (400, 20)):
+        n = sample_size_bound(urn, found)
+        assert sample_test(urn, n, 0, found).stop and not sample_test(urn, n - 1, 0, found).stop
+    assert sample_size_bound(1500, 95) == 589

@@ -47,7 +47,7 @@ def init(
     labels: Optional[str] = typer.Option(None, "--labels", help="Comma-separated label set; keys 1..9 follow this order."),
     validation: Optional[Path] = typer.Option(None, "--validation", help="Held-out labeled file for 'al evaluate'."),
     label_column: str = typer.Option("label", "--label-column", help="Label column of the validation file."),
-    model: str = typer.Option("logistic_regression", "--model", callback=choice(model_names), help=names_help(model_names())),
+    model: Optional[str] = typer.Option(None, "--model", callback=choice(model_names), help=names_help(model_names()) + ". Default: logistic_regression; relevance_lr for --task discovery."),
     strategy: Optional[str] = typer.Option(None, "--strategy", callback=choice(strategy_names), help="Default query strategy (see 'al query --help'): " + names_help(strategy_names()) + ". Default: margin; relevance for --task discovery."),
     task: str = typer.Option("classification", "--task", callback=choice(("classification", "discovery")), help="classification, or discovery: find the documents of the --relevant label first (legal review, screening)."),
     relevant: Optional[str] = typer.Option(None, "--relevant", help="With --task discovery: the label sought."),
@@ -247,7 +247,8 @@ def retrain(
 # ----------------------------------------------------------------------------- evaluate
 @app.command(epilog=examples("al evaluate --errors", "al evaluate --stop-at 0.9 --metric macro_f1 --json",
                              "until al evaluate --stop-at 0.95; do [ $? -eq 3 ] || break; al score && al query "
-                             "&& al label && al retrain || break; done"))
+                             "&& al label && al retrain || break; done",
+                             "al evaluate --stop-at-recall 0.95   (discovery: exit 0 when recall 0.95 is shown)"))
 @handle
 def evaluate(
     project: Optional[Path] = ProjectOpt,
@@ -258,6 +259,8 @@ def evaluate(
     stable_kappa: Optional[float] = typer.Option(None, "--stable-kappa", help="Also stop when successive models' predictions on a fixed stop set agree at Cohen's kappa >= this (e.g. 0.99) for --patience evaluations."),
     patience: int = typer.Option(3, "--patience", min=1, help="Evaluations looked back over for --min-gain, --max-minutes-per-point and --stable-kappa."),
     errors: bool = typer.Option(False, "--errors", help="Also list the held-out rows the model gets wrong (true, predicted, confidence, fields)."),
+    stop_at_recall: Optional[float] = typer.Option(None, "--stop-at-recall", callback=between(0, 1, lo_open=True, hi_open=True), help="Discovery: exit 0 when recall has reached this, 3 when not: by the recall sample's test ('al query --recall-sample N') at --confidence, else by the lower end of the model's estimate (no guarantee)."),
+    confidence: float = typer.Option(0.95, "--confidence", callback=between(0, 1, lo_open=True, hi_open=True), help="Confidence of the recall sample's test (with --stop-at-recall)."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Measure the latest model on held-out labels; track the learning curve; say when to stop."""
@@ -265,7 +268,7 @@ def evaluate(
 
     res = api.evaluate(open_project(project), stop_at=stop_at, metric=metric, min_gain=min_gain,
                        patience=patience, errors=errors, max_minutes_per_point=max_minutes_per_point,
-                       stable_kappa=stable_kappa)
+                       stable_kappa=stable_kappa, stop_at_recall=stop_at_recall, confidence=confidence)
     if json_out:
         d = api.as_dict(res)
         if not errors:
@@ -301,6 +304,14 @@ def evaluate(
             con.message("info", f"learning curve drawn in {res.plot}")
         if res.errors is not None:
             _errors_out(res.errors, res.source)
+        if res.recall is not None:
+            r, rs = res.recall, res.recall["recall_sample"]
+            est = (f"; estimated recall {r['estimated_recall']:.1%} (at least {r['recall_low']:.1%})"
+                   if r.get("estimated_recall") is not None else "")
+            con.line(f"discovery: {r['read']} read, {r['relevant_found']} relevant found{est}")
+            if rs:
+                con.line(f"recall sample: {rs['relevant_in_sample']} relevant in {rs['answered']} answers of "
+                         f"{rs['sample_size']}, from {rs['urn']} unread; p = {rs['p_value']:.4f}")
         if res.rule_given:
             con.line(f"stop: yes, {res.stop_reason}" if res.stop else "stop: not yet")
     if res.rule_given and not res.stop:
@@ -342,7 +353,8 @@ def score(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> Non
                              "al query --strategy margin --diversity kmeans --random-fraction 0.1 --explain",
                              "al query --strategy margin+kcenter+rf0.2",
                              "al query --strategy entropy --diversity none --random-fraction 0   (the base score alone)",
-                             "al query --adjudicate   (the unresolved conflicts, for 'al label --adjudicate')"))
+                             "al query --adjudicate   (the unresolved conflicts, for 'al label --adjudicate')",
+                             "al query --recall-sample 300   (discovery: a random sample to test recall)"))
 @handle
 def query(
     project: Optional[Path] = ProjectOpt,
@@ -355,13 +367,22 @@ def query(
     cost: Optional[str] = typer.Option(None, "--cost", callback=choice(("learned",)), help="'learned': predict cost from the seconds annotators spent so far."),
     explain: bool = typer.Option(False, "--explain", help="Say why each row was chosen."),
     adjudicate: bool = typer.Option(False, "--adjudicate", help="Queue the items in conflict that labeling.consensus leaves unresolved, for 'al label --adjudicate' (no model needed; the options above do not apply)."),
+    recall_sample: Optional[int] = typer.Option(None, "--recall-sample", min=1, help="Discovery: draw N documents at random from the unread rest into the recall sample (N more when it exists) and queue its unanswered documents in place of the batch; 'al status' and 'al evaluate --stop-at-recall' then test recall on it (no model needed; the options above do not apply)."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Choose the next batch from the scores into queue.csv (replaces the unanswered batch)."""
     from al_cli import api
 
     proj = open_project(project)
-    if adjudicate:
+    if recall_sample is not None:
+        given = [n for n, v in (("--size", size), ("--strategy", strategy), ("--diversity", diversity),
+                                ("--density", density), ("--random-fraction", random_fraction),
+                                ("--cost-column", cost_column), ("--cost", cost)) if v is not None]
+        if given or explain or adjudicate:
+            raise typer.BadParameter(f"--recall-sample draws at random: leave out "
+                                     f"{(given + ['--explain', '--adjudicate'])[0]}")
+        res = api.query(proj, recall_sample=recall_sample)
+    elif adjudicate:
         given = [n for n, v in (("--size", size), ("--strategy", strategy), ("--diversity", diversity),
                                 ("--density", density), ("--random-fraction", random_fraction),
                                 ("--cost-column", cost_column), ("--cost", cost)) if v is not None]
@@ -427,6 +448,14 @@ def status(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> No
             line += (f"; about {d['estimated_relevant']:.0f} relevant in all (95%: {lo:.0f}-{hi:.0f}), estimated "
                      f"recall {d['estimated_recall']:.1%} (at least {d['recall_low']:.1%}; model {d['from_model']:04d})")
         con.line(line)
+        rs = d.get("recall_sample")
+        if rs:
+            verdict = (f"recall >= {rs['target']:g} with {rs['confidence']:.0%} confidence: you may stop"
+                       if rs["stop"] else
+                       f"not yet shown (p = {rs['p_value']:.3f}); about {rs['to_read_if_none']} more sample "
+                       f"answers end it if none is relevant")
+            con.line(f"recall sample: {rs['answered']} of {rs['sample_size']} answered ({rs['relevant_in_sample']} "
+                     f"relevant) from {rs['urn']} unread; {rs['found_before']} relevant found before it; {verdict}")
         if d.get("note"):
             con.message("info", d["note"])
     if res.torn_lines:

@@ -62,13 +62,15 @@ def export(
 # ----------------------------------------------------------------------------- predict
 @app.command(epilog=examples("al predict -o pool_predictions.csv        (the whole pool)",
                              "al predict --data new_posts.csv -o new.csv",
-                             "al predict --data - --model 3 < new.csv   (standard input, model 0003)"))
+                             "al predict --data - --model 3 < new.csv   (standard input, model 0003)",
+                             "al predict --ranked -o review_list.csv   (discovery: unread documents, likeliest relevant first)"))
 @handle
 def predict(
     project: Optional[Path] = ProjectOpt,
     data: Optional[str] = typer.Option(None, "--data", help="New rows (CSV/Parquet, '-': standard input) with the columns the model was trained on. Default: the whole pool, labeled rows marked."),
     model: Optional[int] = typer.Option(None, "--model", min=1, help="Model version (default: the latest)."),
     output: str = typer.Option("-", "--output", "-o", help="CSV, or Parquet by extension; '-': CSV on standard output."),
+    ranked: bool = typer.Option(False, "--ranked", help="Discovery: the review list, the unread documents (or the --data rows) from the likeliest relevant down, with a rank column."),
     json_out: bool = JsonOpt,
 ) -> None:
     """The model applied to new data or to the pool: predicted label, confidence, per-class probabilities."""
@@ -76,7 +78,7 @@ def predict(
 
     if json_out and output == "-":
         raise typer.BadParameter("-o - writes the CSV to standard output: give -o FILE with --json")
-    res = api.predict(open_project(project), data=data, model=model, output=output)
+    res = api.predict(open_project(project), data=data, model=model, output=output, ranked=ranked)
     if _emitted(res, json_out, f"model {res.model_version:04d}: wrote {res.n_rows} prediction(s) to standard output"):
         return
     con.line(f"model {res.model_version:04d}: wrote {res.n_rows} prediction(s) for {res.source} to {res.path}")

@@ -27,6 +27,7 @@ from al_cli.strategies.registry import DIVERSITY, SEED_STRATEGIES
 
 # ----------------------------------------------------------------------------- simulate
 @app.command(epilog=examples("al simulate data.csv --label-column species --repeats 5",
+                             "al simulate abstracts.csv --task discovery --relevant 1 --text-column title,abstract",
                              "al simulate pool.csv validation.csv --answers answers.csv --id-column id "
                              "--strategy entropy,margin+kcenter,entropy+rf0 --n-jobs 2 --out sim"))
 @handle
@@ -45,18 +46,36 @@ def simulate(
                                                  "E.g. entropy, margin+kcenter, entropy+rf0."),
     initial: int = typer.Option(20, "--initial", min=1, help="First labels, drawn at random (see --seed-strategy)."),
     seed_strategy: str = typer.Option("random", "--seed-strategy", callback=choice(SEED_STRATEGIES), help="random, or kmeans as 'al seed' does."),
-    batch: int = typer.Option(10, "--batch", min=1, help="Labels per round."),
+    batch: Optional[int] = typer.Option(None, "--batch", min=1, help="Labels per round (default 10; discovery: 1)."),
     rounds: int = typer.Option(20, "--rounds", min=0, help="Query rounds after the initial labels (R + 1 curve points)."),
     repeats: int = typer.Option(5, "--repeats", min=1, help="Repeats; repeat k splits and seeds with k."),
     test_size: float = typer.Option(0.3, "--test-size", callback=between(0, 1, hi_open=True, lo_open=True), help="Share of rows held out (stratified) to measure each model."),
-    model: str = typer.Option("logistic_regression", "--model", callback=choice(model_names), help=names_help(model_names())),
+    model: Optional[str] = typer.Option(None, "--model", callback=choice(model_names), help=names_help(model_names()) + ". Default: logistic_regression; discovery: relevance_lr."),
     out: Path = typer.Option(Path("simulation"), "--out", help="Folder for curves.csv, summary.json and learning_curves.png."),
     n_jobs: int = typer.Option(1, "--n-jobs", help="Parallel workers (joblib); -1 for every core."),
     keep_projects: Optional[Path] = typer.Option(None, "--keep-projects", help="Keep the temporary projects in this folder."),
+    task: str = typer.Option("classification", "--task", callback=choice(("classification", "discovery")), help="classification, or discovery: replay a review that reads the likeliest --relevant documents first and report recall, WSS and the stopping rules."),
+    relevant: Optional[str] = typer.Option(None, "--relevant", help="With --task discovery: the label sought."),
+    prior_relevant: int = typer.Option(1, "--prior-relevant", help="Discovery: relevant documents known at the start (drawn at random per repeat)."),
+    prior_irrelevant: int = typer.Option(1, "--prior-irrelevant", help="Discovery: irrelevant documents known at the start."),
+    target_recall: float = typer.Option(0.95, "--target-recall", callback=between(0, 1, lo_open=True, hi_open=True), help="Discovery: the recall the stopping rules aim for."),
+    confidence: float = typer.Option(0.95, "--confidence", callback=between(0, 1, lo_open=True, hi_open=True), help="Discovery: confidence of the sample test's guarantee."),
+    in_a_row: int = typer.Option(100, "--irrelevant-in-a-row", min=1, help="Discovery: the N of the 'N irrelevant in a row' rule."),
     json_out: bool = JsonOpt,
 ) -> None:
-    """Replay the loop on labeled data: learning curves of strategies vs random, through the real commands."""
+    """Replay the loop on labeled data: learning curves of strategies vs random, through the real
+    commands; with --task discovery, a review's recall curve, WSS@95/100 and its stopping rules."""
     from al_cli.commands import simulate as sim
+
+    if task == "discovery":
+        _discovery(data, label_column, answers, id_column, text_column, feature_columns, relevant, prior_relevant,
+                   prior_irrelevant, batch or 1, model or "relevance_lr", target_recall, confidence, in_a_row,
+                   repeats, out, n_jobs, json_out, strategy)
+        return
+    if relevant is not None:
+        raise typer.BadParameter("is for --task discovery", param_hint="--relevant")
+    batch = batch or 10
+    model = model or "logistic_regression"
 
     sd = sim.load_data(data, label_column=label_column, id_column=id_column, text_columns=split(text_column),
                        feature_columns=split([feature_columns]) if feature_columns is not None else None,
@@ -109,3 +128,45 @@ def _sim_progress(total: int):
                   console=con.err, transient=True) as bar:
         task = bar.add_task("simulate", total=total)
         yield lambda k: bar.advance(task, k)
+
+
+def _discovery(data, label_column, answers, id_column, text_column, feature_columns, relevant, prior_relevant,
+               prior_irrelevant, batch, model, target, confidence, in_a_row, repeats, out, n_jobs, json_out,
+               strategy) -> None:
+    from al_cli.commands import discovery_sim as ds
+    from al_cli.commands import simulate as sim
+
+    if relevant is None:
+        raise typer.BadParameter("--task discovery needs the label sought", param_hint="--relevant")
+    if strategy:
+        raise typer.BadParameter("discovery replays the relevance ranking; leave --strategy out", param_hint="--strategy")
+    sd = sim.load_data(data, label_column=label_column, id_column=id_column, text_columns=split(text_column),
+                       feature_columns=split([feature_columns]) if feature_columns is not None else None,
+                       answers=answers)
+    protocol = ds.DiscoveryProtocol(relevant=relevant, prior_relevant=prior_relevant,
+                                    prior_irrelevant=prior_irrelevant, batch=batch, model=model, target=target,
+                                    confidence=confidence, in_a_row=in_a_row)
+    with _sim_progress(repeats) as tick:
+        res = ds.run(sd, protocol, repeats=repeats, n_jobs=n_jobs, progress=tick, out=out)
+    if json_out:
+        con.print_json(res.to_json())
+        return
+    s = res.summary()
+    con.line(f"{res.n} documents, {res.relevant} relevant ({res.relevant / res.n:.1%}); {repeats} repeats; "
+             f"{prior_relevant} relevant + {prior_irrelevant} irrelevant known at the start; {batch} per round; "
+             f"model {model}; {res.seconds:.1f}s")
+    con.line(f"WSS@95 {s['wss95']:.3f}   WSS@100 {s['wss100']:.3f}   relevant found after 10% read: "
+             f"{s['recall_at_10pct']:.1%}   read for 95% recall: {s['read_for_95']:.0f}   for 100%: {s['read_for_100']:.0f}")
+    rows = []
+    for name, r in s["rules"].items():
+        if not r["stopped"]:
+            rows.append([name, f"0/{r['of']}", "never", "", "", ""])
+            continue
+        rows.append([name, f"{r['stopped']}/{r['of']}", f"{r['read']:.0f}", f"{r['read_share']:.1%}",
+                     f"{r['recall']:.3f} (min {r['min_recall']:.3f})", f"{r['reached_target']}/{r['stopped']}"])
+    con.table(f"stopping rules, mean over the repeats where each stopped; target recall {target:g}; "
+              "sample_test has the statistical guarantee",
+              ["rule", "stopped", "read at stop", "share read", "recall at stop", f"recall >= {target:g}"], rows)
+    con.line(f"recall curve  {con.sparkline([0.0, 1.0, *res.mean_curve(40)])[2:]}  (mean, 0 -> 100% read)")
+    for path in res.files.values():
+        con.line(f"wrote {path}")

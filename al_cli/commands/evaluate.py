@@ -44,12 +44,21 @@ class EvalResult:
     minutes_per_point: float | None = None  # over the last --patience evaluations
     stability_kappa: float | None = None  # agreement with the previous model on the stop set
     points_gained: float | None = None  # points of --metric over the last --patience evaluations
+    recall: dict[str, Any] | None = None  # with --stop-at-recall: read, found, estimate, recall sample test
 
 
 def evaluate(proj: Project, *, stop_at: float | None = None, metric: str = "accuracy",
              min_gain: float | None = None, patience: int = 3, errors: bool = False,
-             max_minutes_per_point: float | None = None, stable_kappa: float | None = None) -> EvalResult:
+             max_minutes_per_point: float | None = None, stable_kappa: float | None = None,
+             stop_at_recall: float | None = None, confidence: float = 0.95) -> EvalResult:
     snap = Snapshot(proj)
+    recall = None
+    if stop_at_recall is not None:
+        if snap.cfg.task != "discovery":
+            raise ConfigError("--stop-at-recall is for discovery projects (al init --task discovery --relevant LABEL)")
+        if not 0 < stop_at_recall < 1 or not 0 < confidence < 1:
+            raise ConfigError("--stop-at-recall and --confidence must be numbers between 0 and 1")
+        recall = recall_now(snap, stop_at_recall, confidence)
     if metric not in ("accuracy", "macro_f1"):
         raise ConfigError("--metric must be accuracy or macro_f1")
     if stop_at is not None and not 0 <= stop_at <= 1:
@@ -75,9 +84,10 @@ def evaluate(proj: Project, *, stop_at: float | None = None, metric: str = "accu
     for p, m in zip(curve, minutes):
         p["labeling_minutes"] = m
     options = {"stop_at": stop_at, "min_gain": min_gain, "patience": patience,
-               "max_minutes_per_point": max_minutes_per_point, "stable_kappa": stable_kappa}
+               "max_minutes_per_point": max_minutes_per_point, "stable_kappa": stable_kappa,
+               "stop_at_recall": stop_at_recall}
     state = stopping.CurveState(metric, acc if metric == "accuracy" else macro, curve, minutes,
-                                [p.get("stability_kappa") for p in curve])
+                                [p.get("stability_kappa") for p in curve], recall)
     stop, reason, given = stopping.decide(state, options)
     proj.append_history({**row, "stop_reason": reason if stop else ""})
     # record the metrics in the manifest (atomic rewrite of the JSON, sha unchanged)
@@ -95,7 +105,18 @@ def evaluate(proj: Project, *, stop_at: float | None = None, metric: str = "accu
     return EvalResult(version, n_labeled, acc, macro, per_class, cm, source, len(y_true), stop, reason,
                       given, curve, plot, errors_of(held) if errors else None, ci["accuracy"], ci["macro_f1"],
                       minutes[-1], _finite(stopping.minutes_per_point(state, patience)), kappa,
-                      _gained(curve, metric, patience))
+                      _gained(curve, metric, patience), recall)
+
+
+def recall_now(snap: Snapshot, target: float, confidence: float) -> dict[str, Any]:
+    """Discovery: read, found, the Quant estimate and the recall sample's test at ``target``."""
+    from al_cli.commands.recall_sample import state
+    from al_cli.commands.status import discovery_state
+
+    out = discovery_state(snap, snap.known_labels)
+    rs = state(snap, target, confidence)
+    out["recall_sample"] = rs.to_json() if rs is not None else None
+    return out
 
 
 def _finite(v: float | None) -> float | None:

@@ -45,7 +45,7 @@ def init(
     labels: list[str] | None = None,
     validation: Path | None = None,
     label_column: str = "label",
-    model: str = "logistic_regression",
+    model: str | None = None,
     strategy: str | None = None,
     batch_size: int = 20,
     random_state: int = 0,
@@ -54,7 +54,11 @@ def init(
     relevant: str | None = None,
 ) -> InitResult:
     """Create the project. ``task="discovery"`` (two labels, ``relevant`` the one sought)
-    ranks the likeliest relevant documents first: its default strategy is ``relevance``."""
+    ranks the likeliest relevant documents first: its defaults are the ``relevance``
+    strategy with no random share (every document read should be a likely relevant one;
+    the random sample that estimates recall is drawn apart, ``al query --recall-sample``),
+    the ``relevance_lr`` model and the ``tfidf_all`` text features, the setting measured
+    against ASReview in benchmarks/README.md."""
     directory = Path(directory)
     existed = (directory / "al.yaml").exists()
     if existed and not force:
@@ -119,8 +123,11 @@ def init(
         relevant = relevant.strip()
     elif relevant is not None:
         raise DataError("--relevant is for --task discovery")
+    discovery = task == "discovery"
     if strategy is None:
-        strategy = "relevance" if task == "discovery" else "margin"
+        strategy = "relevance" if discovery else "margin"
+    if model is None:
+        model = "relevance_lr" if discovery else "logistic_regression"
 
     directory.mkdir(parents=True, exist_ok=True)
     cfg = Config(
@@ -136,8 +143,10 @@ def init(
             path=_relpath(Path(validation), directory) if validation is not None else None,
             label_column=label_column,
         ),
-        model=config_mod.ModelConfig(name=model),
-        strategy=config_mod.StrategyConfig(name=strategy),
+        model=config_mod.ModelConfig(name=model, params={"relevant": relevant} if model == "relevance_lr" and discovery
+                                     else {}),
+        strategy=config_mod.StrategyConfig(name=strategy, random_fraction=0.0 if discovery else 0.1),
+        features=config_mod.FeaturesConfig(text="tfidf_all" if discovery else "tfidf"),
         batch_size=batch_size,
         random_state=random_state,
         task=task,

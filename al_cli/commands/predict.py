@@ -77,9 +77,15 @@ def _frame(ids, proba: np.ndarray, classes: list[str]) -> pd.DataFrame:
 
 
 def predict(proj: Project, *, data: Path | str | None = None, model: int | None = None,
-            output: Path | str = STDIO) -> PredictResult:
+            output: Path | str = STDIO, ranked: bool = False) -> PredictResult:
+    """Per-class probabilities of the pool or of ``data``. ``ranked`` (discovery): the review
+    list, the documents not read yet (of the pool, or every row of ``data``) from the
+    likeliest relevant down, with their ``rank``."""
     snap = Snapshot(proj)
     cfg = snap.cfg
+    if ranked and cfg.task != "discovery":
+        raise DataError("--ranked lists documents by their probability of the relevant label: it is for "
+                        "discovery projects (al init --task discovery --relevant LABEL)")
     version, bundle = load_version(snap, model)
     classes = [str(c) for c in bundle["classes"]]
     if data is None:
@@ -108,6 +114,12 @@ def predict(proj: Project, *, data: Path | str | None = None, model: int | None 
         X = transform(bundle["transformer"], df, cfg, where)
         out = _frame(ids.to_numpy(object), predict_proba_chunked(bundle, X), classes)
         source = where
+    if ranked:
+        if data is None:
+            out = out[(out["label"] == "") & (out["purpose"] == "")].drop(columns=["label", "purpose"])
+        col = f"p_{cfg.relevant}"
+        out = out.sort_values(col, ascending=False, kind="stable").reset_index(drop=True)
+        out.insert(0, "rank", np.arange(1, len(out) + 1))
     counts = {c: int((out["predicted"] == c).sum()) for c in classes}
     path, text = write_table(out, output)
     return PredictResult(path, len(out), version, source, counts, [str(c) for c in out.columns], text)

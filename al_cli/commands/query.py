@@ -25,7 +25,9 @@ from al_cli.strategies.spec import QuerySpec
 def query(proj: Project, *, size: int | None = None, strategy: str | None = None,
           diversity: str | None = None, density: float | None = None,
           random_fraction: float | None = None, cost_column: str | None = None,
-          cost: str | None = None, adjudicate: bool = False) -> BatchResult:
+          cost: str | None = None, adjudicate: bool = False, recall_sample: int | None = None) -> BatchResult:
+    if recall_sample is not None:
+        return queue_recall_sample(proj, recall_sample)
     if adjudicate:  # the unresolved conflicts, for an adjudicator (no model needed)
         from al_cli.commands.adjudicate import queue_adjudication
 
@@ -84,10 +86,12 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
     })
     explain = q[["id", "score", "final_score", "cluster", "random_pick", "cost", "reason"]].to_dict("records")
     audit_left = snap.pending_audit()
-    audit = pd.DataFrame({"id": audit_left, "purpose": "audit", "round": version, "strategy": "audit:random"})
-    # unanswered audit rows stay queued (the held-out sample must be labeled), and so do
-    # overlap items short of their annotators (answered already: not recorded again)
-    recs = queried.records(snap, [*q["id"], *audit_left], [*q["purpose"], *audit["purpose"]])
+    audit = pd.concat([pd.DataFrame({"id": audit_left, "purpose": "audit", "round": version,
+                                     "strategy": "audit:random"}), _sample_rows(snap)], ignore_index=True)
+    held = audit["id"].tolist()
+    # unanswered audit and recall-sample rows stay queued (a held-out or random sample must
+    # be labeled), and so do overlap items short of their annotators (answered already)
+    recs = queried.records(snap, [*q["id"], *held], [*q["purpose"], *audit["purpose"]])
     kept = overlap_kept(snap)
     new_ids = q["id"].tolist()
     q = pd.concat([f for f in (q, kept, audit) if len(f)], ignore_index=True)
@@ -96,8 +100,33 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
         if recs is not None:
             proj.append_queried(recs)
     replaced = int((pending["purpose"] != "audit").sum()) if "purpose" in pending else len(pending)
-    return BatchResult(new_ids + kept["id"].tolist() + audit_left, str(proj.queue_path), label,
+    return BatchResult(new_ids + kept["id"].tolist() + held, str(proj.queue_path), label,
                        len(audit_left), pf.cached, explain, replaced=replaced, n_overlap=len(kept))
+
+
+def _sample_rows(snap: Snapshot) -> pd.DataFrame:
+    left = snap.pending_recall_sample()
+    return pd.DataFrame({"id": left, "purpose": "recall_sample", "round": snap.round,
+                         "strategy": "recall_sample:random"})
+
+
+def queue_recall_sample(proj: Project, n: int) -> BatchResult:
+    """Draw ``n`` more documents into the recall sample and queue every unanswered one (with
+    the unanswered audit rows) in place of the unanswered batch."""
+    from al_cli.commands import recall_sample as rs
+
+    got = rs.draw(proj, n)
+    snap = Snapshot(proj)
+    pending = snap.pending
+    audit_left = snap.pending_audit()
+    sample = _sample_rows(snap)
+    q = pd.concat([f for f in (sample, pd.DataFrame({"id": audit_left, "purpose": "audit", "round": snap.round,
+                                                     "strategy": "audit:random"})) if len(f)], ignore_index=True)
+    with proj.lock():
+        proj.write_queue(q)
+    replaced = int((~pending["purpose"].isin(["audit", "recall_sample"])).sum()) if "purpose" in pending else 0
+    return BatchResult(q["id"].tolist(), str(proj.queue_path), f"recall_sample ({got['sample_size']} of "
+                       f"{got['urn']} unread)", len(audit_left), snap.features.cached, [], replaced=replaced)
 
 
 def _cost(snap: Snapshot, spec: QuerySpec) -> np.ndarray | None:

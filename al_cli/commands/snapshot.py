@@ -122,6 +122,16 @@ class Snapshot:
     def audit_set(self) -> set[str]:
         return set(self.audit_ids)
 
+    @cached_property
+    def recall_sample_ids(self) -> list[str]:
+        from al_cli.commands.recall_sample import sample_ids
+
+        return sample_ids(self.proj) if self.cfg.task == "discovery" else []
+
+    def pending_recall_sample(self) -> list[str]:
+        """Recall-sample ids not labeled yet, in the order they were drawn."""
+        return [i for i in self.recall_sample_ids if i not in self.labeled_ids]
+
     def pending_audit(self) -> list[str]:
         """Audit ids not labeled yet, in their original order."""
         return [i for i in self.audit_ids if i not in self.labeled_ids]
@@ -180,8 +190,9 @@ class Snapshot:
 
     @cached_property
     def available(self) -> np.ndarray:
-        """Rows that may be queued: not labeled, not in the audit sample or validation file."""
-        excluded = self.labeled_ids | self.audit_set | self.validation_ids
+        """Rows that may be queued: not labeled, not in the audit sample, the recall sample or
+        the validation file."""
+        excluded = self.labeled_ids | self.audit_set | self.validation_ids | set(self.recall_sample_ids)
         return ~pd.Index(self.features.ids).isin(list(excluded))
 
     @cached_property

@@ -78,10 +78,10 @@ def status(proj: Project) -> StatusResult:
     return StatusResult(str(proj.root), len(eff), per_class(eff, cfg.labels), len(q), version, last,
                         nxt, state.get("n_rows"), {str(k): int(v) for k, v in annot.items()},
                         log.skipped_lines, stopped, len(con.conflicts), con.unresolved, cfg.labeling.consensus,
-                        n_adj, len(snap.overlap_short()), _discovery(snap, eff) if cfg.task == "discovery" else None)
+                        n_adj, len(snap.overlap_short()), discovery_state(snap, eff) if cfg.task == "discovery" else None)
 
 
-def _discovery(snap: Snapshot, eff) -> dict[str, Any]:
+def discovery_state(snap: Snapshot, eff) -> dict[str, Any]:
     """Documents read, relevant found and, from scores.csv of the latest model, the Quant
     estimate (Yang, Lewis & Frieder 2021) of the relevant documents still unread: the sum of
     their probabilities of relevance, with a 95% interval. Reads scores.csv, fits nothing."""
@@ -92,6 +92,10 @@ def _discovery(snap: Snapshot, eff) -> dict[str, Any]:
     out: dict[str, Any] = {"read": int(len(eff)), "relevant_found": found, "estimated_relevant": None,
                            "estimated_relevant_interval": None, "estimated_recall": None,
                            "recall_low": None, "from_model": None}
+    from al_cli.commands.recall_sample import state
+
+    rs = state(snap)
+    out["recall_sample"] = rs.to_json() if rs is not None else None
     sc = snap.proj.read_csv(snap.proj.scores_path)
     col = f"p_{rel}"
     if sc is None or col not in sc.columns or "model_version" not in sc.columns or not len(sc):

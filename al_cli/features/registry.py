@@ -39,6 +39,8 @@ _F = "al_cli.features.builtin:"
 def _builtins() -> dict[str, ExtractorSpec]:
     items = [
         ExtractorSpec("tfidf", "text", "TF-IDF of words and word pairs (sublinear tf)", _F + "tfidf"),
+        ExtractorSpec("tfidf_all", "text", "TF-IDF keeping terms seen once (discovery default)",
+                      _F + "tfidf_all"),
         ExtractorSpec("standard", "numeric", "median imputation, then standard scaling", _F + "standard"),
         ExtractorSpec("onehot", "categorical", "one-hot, up to 50 categories per column", _F + "onehot"),
     ]

@@ -58,6 +58,9 @@ def _builtins() -> dict[str, ModelSpec]:
         ModelSpec("hist_gradient_boosting", "histogram gradient boosting", _M + "hist_gradient_boosting",
                   sparse=False, dense_limit=2_000,
                   trusted_types=("sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",)),
+        ModelSpec("relevance_lr", "logistic regression weighting the relevant class (discovery default)",
+                  _M + "relevance_lr", family="relevance",
+                  trusted_types=("al_cli.models.builtin.RelevanceLogistic",)),
     ]
     return {m.name: m for m in items}
 

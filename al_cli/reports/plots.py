@@ -92,3 +92,36 @@ def _png(fig, plt) -> bytes:
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
     return buf.getvalue()
+
+
+def recall_curve_png(curves: Sequence[Sequence[int]], relevant: int, *, title: str,
+                     target: float | None = None, stops: dict[str, float] | None = None) -> bytes:
+    """Recall against the share of the collection read, one faint line per repeat and their
+    mean; reading at random as the diagonal; ``stops``: mean share read when each rule
+    said stop."""
+    import numpy as np
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), constrained_layout=True)
+    n = max(len(c) for c in curves)
+    x = np.arange(1, n + 1) / n
+    mean = np.zeros(n)
+    for c in curves:
+        full = np.full(n, relevant, dtype=float)
+        full[:len(c)] = c
+        mean += full / relevant
+        ax.plot(x, full / relevant, color="tab:blue", alpha=0.18, linewidth=0.8)
+    ax.plot(x, mean / len(curves), color="tab:blue", linewidth=2.0, label="recall (mean of repeats)")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="reading at random")
+    if target is not None:
+        ax.axhline(target, color="grey", linestyle="--", linewidth=1, label=f"target {target:g}")
+    for i, (name, share) in enumerate((stops or {}).items()):
+        ax.axvline(share, color=f"C{i + 1}", linewidth=1, label=f"{name} stops ({share:.0%} read)")
+    ax.set_xlabel("share of the collection read")
+    ax.set_ylabel("recall (relevant found / all relevant)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(title, fontsize=10)
+    return _png(fig, plt)

@@ -18,6 +18,14 @@ its paper:
   after its knee has fallen to 1/ρ of the slope before it, ρ = 156 − min(relevant, 150),
   after at least 150 documents.
 - :func:`irrelevant_in_a_row`: the reviewers' heuristic, N irrelevant documents in a row.
+- :func:`sample_test`: the random-sample stopping test of Callaghan & Müller-Hansen (2020,
+  "Statistical stopping criteria for automated screening in systematic reviews", Systematic
+  Reviews 9:273). After ranked reading, documents are drawn at random from the unread rest
+  (the urn); H0 "recall is below the target" means the urn holds at least
+  ``K = floor(found / target - found_before) + 1`` relevant documents, and the hypergeometric
+  probability of finding at most ``k`` of them in ``n`` draws is the p-value. The review may
+  stop once it falls below 1 - confidence. Unlike QBCB, the sample is drawn from what is
+  left, where relevant documents are rare, so it stays small even on small collections.
 """
 
 from __future__ import annotations
@@ -156,3 +164,60 @@ def wss(recall_curve_found: np.ndarray, total_relevant: int, recall: float) -> f
     hit = np.flatnonzero(found >= need)
     read = int(hit[0]) + 1 if len(hit) else n
     return 1 - read / n - (1 - recall)
+
+
+@dataclass
+class SampleTest:
+    urn: int                   # unread documents when the sample began (it is drawn from them)
+    drawn: int                 # n: sample documents read
+    relevant_in_sample: int    # k
+    found_before: int          # relevant documents found by ranked reading
+    needed_under_h0: int       # K: the fewest relevant left in the urn if recall were below target
+    p_value: float
+    stop: bool                 # p_value < 1 - confidence
+    target: float
+    confidence: float
+
+
+def sample_test(urn: int, drawn: int, relevant_in_sample: int, found_before: int,
+                target: float = 0.95, confidence: float = 0.95) -> SampleTest:
+    """The hypergeometric test of Callaghan & Müller-Hansen (2020) on a random sample of
+    ``drawn`` documents from the ``urn`` documents left unread after ranked reading, which
+    found ``found_before`` relevant ones; the sample found ``relevant_in_sample``."""
+    from scipy.stats import hypergeom
+
+    if not 0 < target < 1 or not 0 < confidence < 1:
+        raise ValueError("target and confidence must be in (0, 1)")
+    if not 0 <= relevant_in_sample <= drawn <= urn:
+        raise ValueError("need 0 <= relevant_in_sample <= drawn <= urn")
+    found = found_before + relevant_in_sample
+    k_h0 = int(math.floor(found / target - found_before + 1e-12)) + 1
+    k_h0 = max(k_h0, relevant_in_sample + 1)  # H0 leaves at least one relevant unseen
+    if k_h0 > urn:  # the urn cannot hold that many: recall is above the target for sure
+        p = 0.0
+    elif drawn == 0:
+        p = 1.0
+    else:
+        p = float(hypergeom.cdf(relevant_in_sample, urn, k_h0, drawn))
+    return SampleTest(urn, drawn, relevant_in_sample, found_before, k_h0, round(p, 6),
+                      bool(p < 1 - confidence), target, confidence)
+
+
+def sample_size_bound(urn: int, found_before: int, target: float = 0.95, confidence: float = 0.95) -> int:
+    """The fewest draws that can end the test when the sample finds no relevant document
+    (the cost of the check when recall is already high); the urn size when none can."""
+    from scipy.stats import hypergeom
+
+    k_h0 = int(math.floor(found_before / target - found_before + 1e-12)) + 1
+    if k_h0 > urn:
+        return 0
+    lo, hi = 1, urn
+    if hypergeom.cdf(0, urn, k_h0, hi) >= 1 - confidence:
+        return urn
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if hypergeom.cdf(0, urn, k_h0, mid) < 1 - confidence:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo

@@ -3,7 +3,8 @@
 A :class:`StopRule` is registered by name (entry point group ``al_cli.stopping``) and
 built from the options ``al evaluate`` was given: ``target`` (``--stop-at``), ``min_gain``
 (``--min-gain``, ``--patience``), ``max_minutes_per_point`` (``--max-minutes-per-point``)
-and ``stable_predictions`` (``--stable-kappa``, Bloodgood & Vijay-Shanker 2009).
+``stable_predictions`` (``--stable-kappa``, Bloodgood & Vijay-Shanker 2009) and, in discovery,
+``recall`` (``--stop-at-recall``).
 ``al evaluate`` stops when any rule given says so (exit 0), and exits 3 while none does.
 """
 
@@ -24,6 +25,7 @@ class CurveState:
     curve: list[dict[str, Any]]       # [{model_version, n_labeled, accuracy, macro_f1}, ...]
     minutes: list[float] | None = None       # labeling minutes behind each curve point
     kappas: list[float | None] | None = None  # each point's agreement with the model before it
+    recall: dict[str, Any] | None = None     # discovery: where the recall sample test / estimate stands
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,25 @@ def stable_predictions(state: CurveState, options: dict[str, Any]) -> tuple[bool
                   f"{threshold:g} for {patience} evaluations (last {last[-1]:.4f})")
 
 
+def recall_reached(state: CurveState, options: dict[str, Any]) -> tuple[bool, str | None]:
+    """Discovery: with a recall sample, the sample test (Callaghan & Müller-Hansen 2020)
+    at ``--confidence``; without one, the lower end of the Quant estimate's 95% interval
+    (a model-based estimate, no guarantee)."""
+    goal, r = options["stop_at_recall"], state.recall or {}
+    rs = r.get("recall_sample")
+    if rs:
+        if rs["stop"]:
+            return True, (f"the recall sample shows recall >= {goal:g} with {rs['confidence']:.0%} confidence "
+                          f"({rs['relevant_in_sample']} relevant in {rs['answered']} sample answers, p = "
+                          f"{rs['p_value']:.4f})")
+        return False, None
+    low = r.get("recall_low")
+    if low is not None and low >= goal:
+        return True, (f"estimated recall is at least {low:.3f} (Quant, 95% interval; a model-based estimate "
+                      f"without a guarantee: 'al query --recall-sample N' tests it)")
+    return False, None
+
+
 def _builtins() -> dict[str, StopRule]:
     items = [
         StopRule("target", "the metric reached --stop-at", ("stop_at",), target),
@@ -108,6 +129,8 @@ def _builtins() -> dict[str, StopRule]:
                  max_minutes_per_point),
         StopRule("stable_predictions", "successive models agree on a fixed stop set (Cohen's kappa >= "
                  "--stable-kappa) for --patience evaluations", ("stable_kappa",), stable_predictions),
+        StopRule("recall", "discovery: recall reached --stop-at-recall (the recall sample's test, else the "
+                 "Quant estimate's lower bound)", ("stop_at_recall",), recall_reached),
     ]
     return {r.name: r for r in items}
 

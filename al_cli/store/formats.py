@@ -39,7 +39,7 @@ def artifact_formats() -> dict[str, int]:
     from al_cli.store import labellog, modelstore
 
     return {"al.yaml": SCHEMA_VERSION, "labels.csv": labellog.FORMAT, "queue.csv": 1,
-            "history.csv": 1, "audit.csv": 1, "claims.csv": 1, "scores.csv": 1, "pool.json": 1,
+            "history.csv": 1, "audit.csv": 1, "recall_sample.csv": 1, "claims.csv": 1, "scores.csv": 1, "pool.json": 1,
             "model_manifest": modelstore.MANIFEST_FORMAT, "model_bundle": modelstore.BUNDLE_FORMAT,
             "feature_cache": 2}
 

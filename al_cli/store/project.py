@@ -62,6 +62,7 @@ class Project:
     scores_path = property(lambda self: self.root / "scores.csv")
     history_path = property(lambda self: self.root / "history.csv")
     audit_path = property(lambda self: self.root / "audit.csv")
+    recall_sample_path = property(lambda self: self.root / "recall_sample.csv")
     claims_path = property(lambda self: self.root / "claims.csv")
     queried_path = property(lambda self: self.root / "queried.csv")
     state_path = property(lambda self: self.root / "pool.json")
@@ -184,6 +185,10 @@ class Project:
         new = pd.DataFrame({"id": ids, "added": now_iso()})
         audit = new if prev is None else pd.concat([prev, new], ignore_index=True)
         atomic_write_csv(self.audit_path, audit.drop_duplicates("id"))
+
+    def write_recall_sample(self, frame) -> None:
+        """Replace recall_sample.csv (see al_cli.commands.recall_sample); the caller holds the lock."""
+        atomic_write_csv(self.recall_sample_path, frame)
 
     # history ---------------------------------------------------------------
     def read_history(self):

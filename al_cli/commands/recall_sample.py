@@ -1,0 +1,148 @@
+"""The recall sample of a discovery project: a random sample of the documents the review
+has not read, labeled to test whether recall has reached the target (issue 11).
+
+``al query --recall-sample N`` starts it (or draws N more): the documents read so far are
+recorded as read before the sample, and the rest of the pool (less the validation and
+audit rows) is the *urn*; the sample takes the urn in the order of one fixed random
+permutation, so drawing more continues the same sample. recall_sample.csv holds both: one
+row per document read before (``kind = read``) and one per sample document (``kind =
+sample``, ``position`` its place in the draw). The sample rows are queued (purpose
+``recall_sample``) until answered, and train the model like any label.
+
+The test (:func:`al_cli.reports.recall.sample_test`, Callaghan & Müller-Hansen 2020) uses
+the relevant documents found before the sample, the urn size, and the answered sample
+documents. Reading more of the ranking after the sample began only adds to recall, so the
+guarantee still holds for everything read (it is then conservative).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from al_cli.commands.snapshot import Snapshot
+from al_cli.errors import DataError, ProjectError
+from al_cli.store import Project
+
+COLUMNS = ["id", "kind", "position", "added"]
+
+
+def read(proj: Project) -> pd.DataFrame | None:
+    df = proj.read_csv(proj.recall_sample_path)
+    if df is None:
+        return None
+    missing = [c for c in ("id", "kind", "position") if c not in df.columns]
+    if missing:
+        raise ProjectError(f"{proj.recall_sample_path}: column(s) {', '.join(missing)} missing; "
+                           "restore the file, or delete it to start the recall sample again")
+    df["id"] = df["id"].astype(str)
+    return df
+
+
+def sample_ids(proj: Project) -> list[str]:
+    df = read(proj)
+    if df is None:
+        return []
+    s = df[df["kind"] == "sample"]
+    return s.sort_values("position", kind="stable")["id"].tolist()
+
+
+def _urn(snap: Snapshot, read_before: set[str]) -> np.ndarray:
+    """Pool positions of the urn: never read before the sample, not held out."""
+    out = snap.audit_set | snap.validation_ids | read_before
+    return np.flatnonzero(~pd.Index(snap.features.ids).isin(list(out)))
+
+
+def draw(proj: Project, n: int) -> dict[str, Any]:
+    """Start the recall sample, or draw ``n`` more documents into it; returns what the
+    queue gained and the sample's state."""
+    snap = Snapshot(proj)
+    cfg = snap.cfg
+    if cfg.task != "discovery":
+        raise DataError("--recall-sample is for discovery projects (al init --task discovery --relevant LABEL)")
+    if n < 1:
+        raise DataError("--recall-sample must be >= 1")
+    prev = read(proj)
+    now = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+    if prev is None:
+        read_before = sorted(snap.labeled_ids)
+        if not read_before:
+            raise DataError("nothing read yet: a recall sample tests the reading done so far; label first")
+        prev = pd.DataFrame({"id": read_before, "kind": "read", "position": "", "added": now})
+    before = set(prev.loc[prev["kind"] == "read", "id"])
+    drawn = prev[prev["kind"] == "sample"]
+    urn = _urn(snap, before)
+    order = urn[snap.stream("recall_sample").permutation(len(urn))]
+    have = len(drawn)
+    take = order[have:have + n]
+    if not len(take):
+        raise ProjectError(f"the recall sample already holds the whole urn ({len(urn)} documents)")
+    ids = snap.features.ids[take].astype(str)
+    new = pd.DataFrame({"id": ids, "kind": "sample", "position": np.arange(have + 1, have + len(ids) + 1),
+                        "added": now})
+    with proj.lock():
+        proj.write_recall_sample(pd.concat([prev, new], ignore_index=True)[COLUMNS])
+    return {"drawn": int(len(ids)), "sample_size": have + int(len(ids)), "urn": int(len(urn))}
+
+
+@dataclass
+class RecallState:
+    urn: int
+    read_before: int
+    found_before: int
+    sample_size: int
+    answered: int
+    relevant_in_sample: int
+    p_value: float
+    stop: bool
+    target: float
+    confidence: float
+    to_read_if_none: int        # sample answers (from now) that would end the test if none is relevant
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def state(snap: Snapshot, target: float = 0.95, confidence: float = 0.95) -> RecallState | None:
+    """Where the sample test stands; None without a recall sample."""
+    from al_cli.reports.recall import sample_test
+
+    df = read(snap.proj)
+    if df is None:
+        return None
+    rel = snap.cfg.relevant
+    eff = snap.labels
+    label_of = dict(zip(eff["id"], eff["label"]))
+    before = df.loc[df["kind"] == "read", "id"]
+    found_before = int(sum(label_of.get(i) == rel for i in before))
+    sample = df[df["kind"] == "sample"]
+    answered = [label_of[i] for i in sample["id"] if i in label_of]
+    k = int(sum(lab == rel for lab in answered))
+    urn = len(_urn(snap, set(before)))
+    t = sample_test(max(urn, len(answered), 1), len(answered), k, found_before, target, confidence)
+    more = 0 if t.stop else _answers_to_stop(urn, len(answered), k, found_before, target, confidence)
+    return RecallState(urn, int(len(before)), found_before, int(len(sample)), len(answered), k, t.p_value,
+                       t.stop, target, confidence, more)
+
+
+def _answers_to_stop(urn: int, answered: int, k: int, found_before: int, target: float, confidence: float) -> int:
+    """How many more sample answers end the test if none of them is relevant (the rest of
+    the urn when even that cannot)."""
+    from al_cli.reports.recall import sample_test
+
+    def stops(n: int) -> bool:
+        return sample_test(urn, n, k, found_before, target, confidence).stop
+
+    lo, hi = answered, urn
+    if hi <= lo or not stops(hi):
+        return max(0, urn - answered)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if stops(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo - answered
