@@ -47,20 +47,22 @@ DEFAULT_DATA = [HERE / "data" / "nagtegaal_2019.csv", HERE / "data" / "kitchenha
 RULES = ("sample_test", "quant", "quant_ci", "knee", "irrelevant_in_a_row")
 
 
-def al_runs(path: Path, seeds: list[int], n_jobs: int) -> list[dict]:
+def al_runs(path: Path, seeds: list[int], n_jobs: int, params: dict | None = None,
+            priors: dict[int, list[int]] | None = None) -> list[dict]:
     from al_cli.commands import discovery_sim as ds
     from al_cli.commands.simulate import load_data
 
     data = load_data(path, text_columns=["title", "abstract"])
-    proto = ds.DiscoveryProtocol(relevant="1")
+    proto = ds.DiscoveryProtocol(relevant="1", model_params=params or {})
     y = ds.check(data, proto)
     X = ds.features(data, proto.text_features)
+    priors = priors or {}
     if n_jobs == 1:
-        runs = [ds.run_one(X, y, proto, k) for k in seeds]
+        runs = [ds.run_one(X, y, proto, k, priors.get(k)) for k in seeds]
     else:
         from joblib import Parallel, delayed
 
-        runs = Parallel(n_jobs=n_jobs)(delayed(ds.run_one)(X, y, proto, k) for k in seeds)
+        runs = Parallel(n_jobs=n_jobs)(delayed(ds.run_one)(X, y, proto, k, priors.get(k)) for k in seeds)
     out = []
     for run in runs:
         out.append({
@@ -69,6 +71,7 @@ def al_runs(path: Path, seeds: list[int], n_jobs: int) -> list[dict]:
             "recall_at_10pct": round(run.recall_after(0.10), 4), "read_for_95": run.read_for(0.95),
             "read_for_100": run.read_for(1.0), "seconds": round(run.seconds, 2),
             "rules": {r: run.rules[r].to_json() for r in RULES}, "sample_test": run.sample,
+            "priors": [int(i) for i in run.order[:run.priors]],
         })
     return out
 
@@ -133,6 +136,11 @@ def main() -> None:
     ap.add_argument("--n-jobs", type=int, default=1, help="parallel runs (the s/run column then competes for cores)")
     ap.add_argument("--asreview", help="path of an asreview 3 executable: also time one run of each tool")
     ap.add_argument("--timing-only", action="store_true")
+    ap.add_argument("--params", type=json.loads, default=None,
+                    help='model params over the defaults, as JSON (tuning): \'{"C": 3, "ratio": 30}\'')
+    ap.add_argument("--tag", default="al", help="results file name: results/discovery/TAG.json")
+    ap.add_argument("--asreview-priors", action="store_true",
+                    help="seeds that ASReview ran (asreview.json) start from the same two prior documents")
     args = ap.parse_args()
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -144,10 +152,16 @@ def main() -> None:
             print(f"{r['dataset']}: asreview simulate {r['asreview_seconds']} s, al simulate {r['al_seconds']} s")
         if args.timing_only:
             return
-    al = [r for p in args.data for r in al_runs(p, args.seeds, args.n_jobs)]
-    (OUT_DIR / "al.json").write_text(json.dumps(al, indent=1))
     asr_path = OUT_DIR / "asreview.json"
     asr = json.loads(asr_path.read_text()) if asr_path.exists() else []
+    al = []
+    for p in args.data:
+        pri = ({r["seed"]: r["prior_rows"] for r in asr if r["dataset"] == p.stem}
+               if args.asreview_priors else None)
+        al += al_runs(p, args.seeds, args.n_jobs, args.params, pri)
+    for r in al:
+        r["params"] = args.params or {}
+    (OUT_DIR / f"{args.tag}.json").write_text(json.dumps(al, indent=1))
     print(table(al, asr))
 
 

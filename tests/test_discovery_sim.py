@@ -203,6 +203,13 @@ def test_recall_sample_and_stop_at_recall(cli, tmp_path):
     assert len(sample) == 30 and not set(sample) & set(rel + other[:20])
     q = pd.read_csv(p / "queue.csv", dtype=str)
     assert set(q["purpose"]) == {"recall_sample"}
+    # a train query sets the sample aside: never takes one of its documents, keeps it queued
+    r = cli("query", "-p", p, "--size", "5", "--json")
+    assert r.code == 0, r.stderr
+    train = r.json()["ids"][:5]
+    q = pd.read_csv(p / "queue.csv", dtype=str)
+    assert not set(train) & set(sample) and (q["purpose"] == "recall_sample").sum() == 30
+    assert q.loc[q["purpose"] == "recall_sample", "id"].tolist() == sample
     # the urn holds 80 unread documents, none relevant: K = floor(20/.95 - 20) + 1 = 2, and
     # P(0 of 2 in 30 draws from 80) = (50*49)/(80*79) = 0.388: not yet
     _import(cli, p, tmp_path, sample, df)
@@ -230,6 +237,18 @@ def test_recall_sample_and_stop_at_recall(cli, tmp_path):
     assert "recall sample: 62 of 62 answered" in text and "you may stop" in text
     saved = pd.read_csv(p / "recall_sample.csv", dtype=str)
     assert (saved["kind"] == "read").sum() == 40 and (saved["kind"] == "sample").sum() == 62
+
+
+def test_recall_sample_grows_along_one_draw(cli, tmp_path):
+    df = _collection(tmp_path)
+    got = []
+    for name, sizes in (("a", (10, 15)), ("b", (25,))):
+        p = _init(cli, tmp_path, name)
+        _import(cli, p, tmp_path, df["id"].tolist()[:20], df)
+        for n in sizes:
+            assert cli("query", "-p", p, "--recall-sample", n).code == 0
+        got.append(pd.read_csv(p / "recall_sample.csv", dtype=str).query("kind == 'sample'")["id"].tolist())
+    assert got[0] == got[1] and len(got[0]) == 25
 
 
 def test_recall_options_are_for_discovery_projects(cli, project, tmp_path):

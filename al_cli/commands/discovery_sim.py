@@ -57,6 +57,7 @@ class DiscoveryProtocol:
     batch: int = 1
     model: str = "relevance_lr"
     text_features: str = "tfidf_all"
+    model_params: dict = field(default_factory=dict)   # over the model's defaults (benchmarks)
     target: float = 0.95
     confidence: float = 0.95
     in_a_row: int = 100
@@ -147,7 +148,7 @@ def features(data: SimData, text_features: str = "tfidf_all"):
 def model_config(protocol: DiscoveryProtocol) -> config_mod.ModelConfig:
     """The project's model settings for the replay (``relevance_lr`` told which label is sought)."""
     params = {"relevant": "relevant"} if protocol.model == "relevance_lr" else {}
-    return config_mod.ModelConfig(name=protocol.model, params=params)
+    return config_mod.ModelConfig(name=protocol.model, params={**protocol.model_params, **params})
 
 
 def _fit_scores(mc, X, read: np.ndarray, y_read: np.ndarray, unread: np.ndarray, seed: int) -> np.ndarray:
@@ -162,8 +163,10 @@ def _fit_scores(mc, X, read: np.ndarray, y_read: np.ndarray, unread: np.ndarray,
     return P[:, list(est.classes_).index("relevant")]
 
 
-def run_one(X, y: np.ndarray, protocol: DiscoveryProtocol, repeat: int) -> DiscoveryRun:
-    """One replayed review, seeded by ``repeat``.
+def run_one(X, y: np.ndarray, protocol: DiscoveryProtocol, repeat: int,
+            priors: list[int] | None = None) -> DiscoveryRun:
+    """One replayed review, seeded by ``repeat`` (``priors``: the row positions known at the
+    start, instead of a random draw; benchmarks replay another tool's priors with it).
 
     Until the last relevant document is read the model is refitted after every round. From
     then on nothing the reviewer reads can change recall (every unread document is
@@ -175,8 +178,9 @@ def run_one(X, y: np.ndarray, protocol: DiscoveryProtocol, repeat: int) -> Disco
     n, R = len(y), int(y.sum())
     rng = np.random.default_rng([repeat, 11])
     rel_pos, other_pos = np.flatnonzero(y), np.flatnonzero(~y)
-    priors = [*rng.choice(rel_pos, protocol.prior_relevant, replace=False).tolist(),
-              *rng.choice(other_pos, protocol.prior_irrelevant, replace=False).tolist()]
+    drawn = [*rng.choice(rel_pos, protocol.prior_relevant, replace=False).tolist(),
+             *rng.choice(other_pos, protocol.prior_irrelevant, replace=False).tolist()]
+    priors = [int(i) for i in priors] if priors is not None else drawn
     tiebreak = rng.permutation(n)  # equal scores: a random order, never the file's order
     mc = model_config(protocol)
     is_read = np.zeros(n, dtype=bool)
