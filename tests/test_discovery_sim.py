@@ -287,3 +287,15 @@ def test_init_discovery_defaults(cli, tmp_path):
     assert cfg["model"] == {"name": "relevance_lr", "class_weight": "balanced", "params": {"relevant": "relevant"}}
     assert cfg["strategy"]["random_fraction"] == 0.0 and cfg["features"]["text"] == "tfidf_all"
     assert math.isclose(cfg["strategy"]["random_fraction"], 0.0)
+
+
+def test_a_bad_ratio_is_one_line(cli, tmp_path):
+    df = _collection(tmp_path)
+    p = _init(cli, tmp_path)
+    _import(cli, p, tmp_path, df["id"].tolist()[:20], df)
+    cfg = yaml.safe_load((p / "al.yaml").read_text())
+    cfg["model"]["params"]["ratio"] = -1
+    (p / "al.yaml").write_text(yaml.safe_dump(cfg))
+    r = cli("retrain", "-p", p)
+    assert r.code == 1 and r.stderr.startswith("error:") and "model.params" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not list((p / "models").glob("*.json"))
