@@ -160,13 +160,13 @@ def _discovery(data, label_column, answers, id_column, text_column, feature_colu
     rows = []
     for name, r in s["rules"].items():
         if not r["stopped"]:
-            rows.append([name, f"0/{r['of']}", "never", "", "", ""])
+            rows.append([name, f"0/{r['of']}", "never", "", "", "", ""])
             continue
         rows.append([name, f"{r['stopped']}/{r['of']}", f"{r['read']:.0f}", f"{r['read_share']:.1%}",
-                     f"{r['recall']:.3f} (min {r['min_recall']:.3f})", f"{r['reached_target']}/{r['stopped']}"])
-    con.table(f"stopping rules, mean over the repeats where each stopped; target recall {target:g}; "
-              "sample_test has the statistical guarantee",
-              ["rule", "stopped", "read at stop", "share read", "recall at stop", f"recall >= {target:g}"], rows)
+                     f"{r['recall']:.3f}", f"{r['min_recall']:.3f}", f"{r['reached_target']}/{r['stopped']}"])
+    con.table(f"where each stopping rule stopped (means over the repeats where it did); sample_test has "
+              f"the statistical guarantee",
+              ["rule", "stopped", "read", "share", "recall", "least", f">= {target:g}"], rows)
     con.line(f"recall curve  {con.sparkline([0.0, 1.0, *res.mean_curve(40)])[2:]}  (mean, 0 -> 100% read)")
     for path in res.files.values():
         con.line(f"wrote {path}")
