@@ -99,19 +99,31 @@ def _mean(xs):
 
 
 def table(al: list[dict], asr: list[dict]) -> str:
-    lines = ["| data set | tool | runs | WSS@95 mean (min-max) | WSS@100 | recall@10% | s/run |",
+    lines = ["| data set | tool | seeds | WSS@95 mean (min-max) | WSS@100 | recall@10% | s/run |",
              "|---|---|---|---|---|---|---|"]
     for name in dict.fromkeys(r["dataset"] for r in al):
-        for tool, runs in (("ASReview 3.0.8 elas_u4", [r for r in asr if r["dataset"] == name]),
-                           ("al (seeds 0-4)", [r for r in al if r["dataset"] == name and r["seed"] < 5]),
-                           ("al (all seeds)", [r for r in al if r["dataset"] == name])):
-            if not runs:
-                continue
-            w = [r["wss95"] for r in runs]
-            lines.append(f"| {name} | {tool} | {len(runs)} | {_mean(w):.4f} ({min(w):.4f}-{max(w):.4f}) | "
-                         f"{_mean([r['wss100'] for r in runs]):.4f} | "
-                         f"{_mean([r['recall_at_10pct'] for r in runs]):.3f} | "
-                         f"{_mean([r['seconds'] for r in runs]):.1f} |")
+        for tool, rows in (("ASReview 3.0.8 elas_u4", [r for r in asr if r["dataset"] == name]),
+                           ("al", [r for r in al if r["dataset"] == name])):
+            for label, runs in (("0-4", [r for r in rows if r["seed"] < 5]), (f"0-{len(rows) - 1}", rows)):
+                if not runs or (label == "0-4" and len(runs) == len(rows)):
+                    continue
+                w = [r["wss95"] for r in runs]
+                lines.append(f"| {name} | {tool} | {label} | {_mean(w):.4f} ({min(w):.4f}-{max(w):.4f}) | "
+                             f"{_mean([r['wss100'] for r in runs]):.4f} | "
+                             f"{_mean([r['recall_at_10pct'] for r in runs]):.3f} | "
+                             f"{_mean([r['seconds'] for r in runs]):.1f} |")
+    paired = []
+    for name in dict.fromkeys(r["dataset"] for r in al):
+        a = {r["seed"]: r for r in asr if r["dataset"] == name}
+        same = [(r, a[r["seed"]]) for r in al if r["dataset"] == name and r["seed"] in a
+                and r.get("priors") == a[r["seed"]].get("prior_rows")]
+        if same:
+            d = [x["wss95"] - y["wss95"] for x, y in same]
+            paired.append(f"| {name} | {len(same)} | {_mean(d):+.4f} | {sum(v >= 0 for v in d)}/{len(d)} |")
+    if paired:
+        lines += ["", "Run by run, the same two starting documents:", "",
+                  "| data set | seeds | WSS@95 al - ASReview (mean) | al at or above |", "|---|---|---|---|",
+                  *paired]
     lines += ["", "| data set | rule | stopped | recall >= 0.95 | mean recall (min) | read at stop | reading saved |",
               "|---|---|---|---|---|---|---|"]
     for name in dict.fromkeys(r["dataset"] for r in al):
@@ -139,6 +151,7 @@ def main() -> None:
     ap.add_argument("--params", type=json.loads, default=None,
                     help='model params over the defaults, as JSON (tuning): \'{"C": 3, "ratio": 30}\'')
     ap.add_argument("--tag", default="al", help="results file name: results/discovery/TAG.json")
+    ap.add_argument("--table-only", action="store_true", help="print the table of results/discovery/TAG.json")
     ap.add_argument("--asreview-priors", action="store_true",
                     help="seeds that ASReview ran (asreview.json) start from the same two prior documents")
     args = ap.parse_args()
@@ -154,6 +167,9 @@ def main() -> None:
             return
     asr_path = OUT_DIR / "asreview.json"
     asr = json.loads(asr_path.read_text()) if asr_path.exists() else []
+    if args.table_only:
+        print(table(json.loads((OUT_DIR / f"{args.tag}.json").read_text()), asr))
+        return
     al = []
     for p in args.data:
         pri = ({r["seed"]: r["prior_rows"] for r in asr if r["dataset"] == p.stem}
