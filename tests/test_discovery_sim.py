@@ -299,3 +299,46 @@ def test_a_bad_ratio_is_one_line(cli, tmp_path):
     r = cli("retrain", "-p", p)
     assert r.code == 1 and r.stderr.startswith("error:") and "model.params" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not list((p / "models").glob("*.json"))
+
+
+def test_recall_sample_urn_is_frozen_and_its_file_checked(cli, tmp_path):
+    """An audit sample added after the recall sample began does not reshuffle it (no
+    document drawn twice, the urn's size kept); a damaged file is one line."""
+    df = _collection(tmp_path)
+    p = _init(cli, tmp_path)
+    _import(cli, p, tmp_path, df["id"].tolist()[:20], df)
+    r = cli("query", "-p", p, "--recall-sample", "30", "--json")
+    first = r.json()["ids"]
+    _import(cli, p, tmp_path, first, df)
+    assert cli("seed", "-p", p, "--validation-size", "10").code == 0
+    r = cli("query", "-p", p, "--recall-sample", "20", "--json")
+    assert r.code == 0, r.stderr
+    saved = pd.read_csv(p / "recall_sample.csv", dtype=str)
+    sample = saved[saved["kind"] == "sample"]["id"]
+    assert len(sample) == 50 and sample.is_unique
+    st = cli("status", "-p", p, "--json").json()["discovery"]["recall_sample"]
+    assert st["urn"] == 100 and st["sample_size"] == 50 and st["answered"] == 30
+    assert not st["stop"]  # a draw not fully answered gives no verdict
+    for damage in ("kind", "dupe", "urn"):
+        bad = saved.copy()
+        if damage == "kind":
+            bad.loc[bad.index[-1], "kind"] = "SAMPLE"
+        elif damage == "dupe":
+            bad.loc[bad.index[-1], "id"] = bad.loc[bad.index[-2], "id"]
+        else:
+            bad.loc[bad["kind"] == "urn", "position"] = "99"
+        bad.to_csv(p / "recall_sample.csv", index=False)
+        r = cli("status", "-p", p)
+        assert r.code == 1 and r.stderr.startswith("error:") and "recall_sample.csv" in r.stderr, damage
+        assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_relevance_lr_refuses_a_relevant_param_that_is_not_a_label(cli, tmp_path):
+    df = _collection(tmp_path)
+    p = _init(cli, tmp_path)
+    _import(cli, p, tmp_path, df["id"].tolist()[:20], df)
+    cfg = yaml.safe_load((p / "al.yaml").read_text())
+    cfg["model"]["params"]["relevant"] = "5"
+    (p / "al.yaml").write_text(yaml.safe_dump(cfg))
+    r = cli("retrain", "-p", p)
+    assert r.code == 1 and "model.params" in r.stderr and "'5'" in r.stderr

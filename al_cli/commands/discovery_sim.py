@@ -189,11 +189,14 @@ def run_one(X, y: np.ndarray, protocol: DiscoveryProtocol, repeat: int,
     found = list(np.cumsum(y[priors]))
     stops: dict[str, RuleStop] = {}
     step = max(1, n // 100)
+    settled = False
     while len(order) < n:
         got = int(found[-1])
         done = got == R
         if done:
-            _order_rules_after_last(stops, np.asarray(y[order]), got, n, protocol)
+            if not settled:  # once: nothing read from here on changes them
+                _order_rules_after_last(stops, np.asarray(y[order]), got, n, protocol)
+                settled = True
             if "quant" in stops and "quant_ci" in stops:
                 break
         unread = np.flatnonzero(~is_read)
@@ -208,7 +211,8 @@ def run_one(X, y: np.ndarray, protocol: DiscoveryProtocol, repeat: int,
         is_read[picked] = True
         if not done:
             _order_rules(stops, np.asarray(y[order]), found, protocol)
-    _order_rules_after_last(stops, np.asarray(y[order]), int(found[-1]), n, protocol)
+    if not settled:
+        _order_rules_after_last(stops, np.asarray(y[order]), int(found[-1]), n, protocol)
     for r in RULES:
         stops.setdefault(r, RuleStop(None, None, None))
     # the guaranteed rule switches to sampling where the first of Quant and N-in-a-row stops

@@ -28,17 +28,37 @@ from al_cli.errors import DataError, ProjectError
 from al_cli.store import Project
 
 COLUMNS = ["id", "kind", "position", "added"]
+KINDS = ("read", "held", "urn", "sample")
 
 
 def read(proj: Project) -> pd.DataFrame | None:
-    df = proj.read_csv(proj.recall_sample_path)
+    """recall_sample.csv, checked: one ``urn`` row (its size), ``read`` and ``held`` rows
+    (the documents read, and the validation/audit rows, when the sample began), ``sample``
+    rows with positions 1..n and distinct ids."""
+    path = proj.recall_sample_path
+    df = proj.read_csv(path)
     if df is None:
         return None
+    fix = "restore the file, or delete it to start the recall sample again"
     missing = [c for c in ("id", "kind", "position") if c not in df.columns]
     if missing:
-        raise ProjectError(f"{proj.recall_sample_path}: column(s) {', '.join(missing)} missing; "
-                           "restore the file, or delete it to start the recall sample again")
+        raise ProjectError(f"{path}: column(s) {', '.join(missing)} missing; {fix}")
     df["id"] = df["id"].astype(str)
+    df["kind"] = df["kind"].astype(str)
+    bad = df[~df["kind"].isin(KINDS)]
+    if len(bad):
+        raise ProjectError(f"{path}: row {int(bad.index[0]) + 2}: kind {bad['kind'].iloc[0]!r} is not one of "
+                           f"{', '.join(KINDS)}; {fix}")
+    if (df["kind"] == "urn").sum() != 1 or not (df["kind"] == "read").any():
+        raise ProjectError(f"{path}: needs one 'urn' row and the 'read' rows of the documents read before "
+                           f"the sample; {fix}")
+    pos = pd.to_numeric(df["position"], errors="coerce")
+    s = df["kind"] == "sample"
+    if pos[s].isna().any() or pos[df["kind"] == "urn"].isna().any() or \
+            sorted(pos[s].astype(int).tolist()) != list(range(1, int(s.sum()) + 1)) or \
+            df.loc[s, "id"].duplicated().any():
+        raise ProjectError(f"{path}: the sample rows need distinct ids and positions 1, 2, ...; {fix}")
+    df["position"] = pos
     return df
 
 
@@ -50,41 +70,52 @@ def sample_ids(proj: Project) -> list[str]:
     return s.sort_values("position", kind="stable")["id"].tolist()
 
 
-def _urn(snap: Snapshot, read_before: set[str]) -> np.ndarray:
-    """Pool positions of the urn: never read before the sample, not held out."""
-    out = snap.audit_set | snap.validation_ids | read_before
-    return np.flatnonzero(~pd.Index(snap.features.ids).isin(list(out)))
+def _urn(snap: Snapshot, df: pd.DataFrame) -> np.ndarray:
+    """Pool positions of the urn, as frozen when the sample began: every document but those
+    read then and the held-out (validation, audit) rows of then."""
+    out = set(df.loc[df["kind"].isin(["read", "held"]), "id"])
+    urn = np.flatnonzero(~pd.Index(snap.features.ids).isin(list(out)))
+    size = int(df.loc[df["kind"] == "urn", "position"].iloc[0])
+    if len(urn) != size:
+        raise ProjectError(f"{snap.proj.recall_sample_path}: the pool changed since the recall sample began "
+                           f"(its urn held {size} documents, now {len(urn)}); delete the file to start a new "
+                           "sample")
+    return urn
 
 
 def draw(proj: Project, n: int) -> dict[str, Any]:
-    """Start the recall sample, or draw ``n`` more documents into it; returns what the
-    queue gained and the sample's state."""
-    snap = Snapshot(proj)
-    cfg = snap.cfg
-    if cfg.task != "discovery":
-        raise DataError("--recall-sample is for discovery projects (al init --task discovery --relevant LABEL)")
+    """Start the recall sample, or draw ``n`` more documents into it (under the lock, read
+    to write); returns what the sample holds."""
     if n < 1:
         raise DataError("--recall-sample must be >= 1")
-    prev = read(proj)
-    now = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
-    if prev is None:
-        read_before = sorted(snap.labeled_ids)
-        if not read_before:
-            raise DataError("nothing read yet: a recall sample tests the reading done so far; label first")
-        prev = pd.DataFrame({"id": read_before, "kind": "read", "position": "", "added": now})
-    before = set(prev.loc[prev["kind"] == "read", "id"])
-    drawn = prev[prev["kind"] == "sample"]
-    urn = _urn(snap, before)
-    order = urn[snap.stream("recall_sample").permutation(len(urn))]
-    have = len(drawn)
-    take = order[have:have + n]
-    if not len(take):
-        raise ProjectError(f"the recall sample already holds the whole urn ({len(urn)} documents)")
-    ids = snap.features.ids[take].astype(str)
-    new = pd.DataFrame({"id": ids, "kind": "sample", "position": np.arange(have + 1, have + len(ids) + 1),
-                        "added": now})
     with proj.lock():
-        proj.write_recall_sample(pd.concat([prev, new], ignore_index=True)[COLUMNS])
+        snap = Snapshot(proj)
+        if snap.cfg.task != "discovery":
+            raise DataError("--recall-sample is for discovery projects (al init --task discovery --relevant LABEL)")
+        prev = read(proj)
+        now = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+        if prev is None:
+            read_before = sorted(snap.labeled_ids)
+            if not read_before:
+                raise DataError("nothing read yet: a recall sample tests the reading done so far; label first")
+            held = sorted((snap.audit_set | snap.validation_ids) - set(read_before))
+            size = int((~pd.Index(snap.features.ids).isin(read_before + held)).sum())
+            prev = pd.concat([
+                pd.DataFrame({"id": ["-"], "kind": "urn", "position": [size], "added": now}),
+                pd.DataFrame({"id": read_before, "kind": "read", "position": "", "added": now}),
+                pd.DataFrame({"id": held, "kind": "held", "position": "", "added": now})], ignore_index=True)
+        urn = _urn(snap, prev)
+        order = urn[snap.stream("recall_sample").permutation(len(urn))]
+        have = int((prev["kind"] == "sample").sum())
+        take = order[have:have + n]
+        if not len(take):
+            raise ProjectError(f"the recall sample already holds the whole urn ({len(urn)} documents)")
+        ids = snap.features.ids[take].astype(str)
+        new = pd.DataFrame({"id": ids, "kind": "sample", "position": np.arange(have + 1, have + len(ids) + 1),
+                            "added": now})
+        out = pd.concat([prev, new], ignore_index=True)[COLUMNS]
+        out["position"] = [("" if pd.isna(v) or v == "" else int(v)) for v in out["position"]]
+        proj.write_recall_sample(out)
     return {"drawn": int(len(ids)), "sample_size": have + int(len(ids)), "urn": int(len(urn))}
 
 
@@ -121,11 +152,14 @@ def state(snap: Snapshot, target: float = 0.95, confidence: float = 0.95) -> Rec
     sample = df[df["kind"] == "sample"]
     answered = [label_of[i] for i in sample["id"] if i in label_of]
     k = int(sum(lab == rel for lab in answered))
-    urn = len(_urn(snap, set(before)))
+    urn = len(_urn(snap, df))
     t = sample_test(max(urn, len(answered), 1), len(answered), k, found_before, target, confidence)
+    # the verdict counts once every document drawn is answered: each draw is one look at
+    # the data, not each answer (see the contract's Discovery section)
+    stop = t.stop and len(answered) == len(sample)
     more = 0 if t.stop else _answers_to_stop(urn, len(answered), k, found_before, target, confidence)
     return RecallState(urn, int(len(before)), found_before, int(len(sample)), len(answered), k, t.p_value,
-                       t.stop, target, confidence, more)
+                       stop, target, confidence, more)
 
 
 def _answers_to_stop(urn: int, answered: int, k: int, found_before: int, target: float, confidence: float) -> int:

@@ -102,8 +102,9 @@ class RelevanceLogistic(ClassifierMixin, BaseEstimator):
     left (the Quant estimate of ``al status``). Fitted in liblinear's dual, which is fast
     when there are far more features (terms) than labeled documents.
 
-    ``relevant``: the label sought (``al init --task discovery`` writes it); without it
-    the rarer class is weighted. Multiclass labels are refused.
+    ``relevant``: the label sought (``al init --task discovery`` writes it); one that is not
+    a label is refused. Without it, or when the labels come coded as 0/1 (scikit-learn's
+    cross-validation codes them), the rarer class is weighted. Multiclass labels are refused.
     """
 
     def __init__(self, C: float = 3.0, ratio: float = 30.0, relevant: str | None = None,
@@ -131,6 +132,10 @@ class RelevanceLogistic(ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             self.lr_, self.offset_, self.pos_ = None, 0.0, 0
             return self
+        coded = all(isinstance(c, (int, np.integer)) for c in self.classes_)  # cross_val_predict codes labels
+        if self.relevant is not None and self.relevant not in set(self.classes_) and not coded:
+            raise ConfigError(f"al.yaml: field 'model.params': relevant {self.relevant!r} is not one of the labels "
+                              f"({', '.join(map(str, self.classes_))}); it should be the top-level 'relevant'")
         pos = self.relevant if self.relevant in set(self.classes_) else None
         if pos is None:
             counts = [(y == c).sum() for c in self.classes_]

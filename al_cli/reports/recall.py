@@ -199,8 +199,9 @@ def sample_test(urn: int, drawn: int, relevant_in_sample: int, found_before: int
         p = 1.0
     else:
         p = float(hypergeom.cdf(relevant_in_sample, urn, k_h0, drawn))
+    # unrounded p against alpha (1 - 0.95 is 0.05000000000000004 in floating point)
     return SampleTest(urn, drawn, relevant_in_sample, found_before, k_h0, round(p, 6),
-                      bool(p < 1 - confidence), target, confidence)
+                      bool(p < round(1 - confidence, 12)), target, confidence)
 
 
 def sample_size_bound(urn: int, found_before: int, target: float = 0.95, confidence: float = 0.95) -> int:
@@ -212,11 +213,12 @@ def sample_size_bound(urn: int, found_before: int, target: float = 0.95, confide
     if k_h0 > urn:
         return 0
     lo, hi = 1, urn
-    if hypergeom.cdf(0, urn, k_h0, hi) >= 1 - confidence:
+    alpha = round(1 - confidence, 12)
+    if hypergeom.cdf(0, urn, k_h0, hi) >= alpha:
         return urn
     while lo < hi:
         mid = (lo + hi) // 2
-        if hypergeom.cdf(0, urn, k_h0, mid) < 1 - confidence:
+        if hypergeom.cdf(0, urn, k_h0, mid) < alpha:
             hi = mid
         else:
             lo = mid + 1
