@@ -210,6 +210,14 @@ def test_recall_sample_and_stop_at_recall(cli, tmp_path):
     q = pd.read_csv(p / "queue.csv", dtype=str)
     assert not set(train) & set(sample) and (q["purpose"] == "recall_sample").sum() == 30
     assert q.loc[q["purpose"] == "recall_sample", "id"].tolist() == sample
+    # the unread sample documents are not scored: they count with the scored ones' mean
+    assert cli("score", "-p", p).code == 0
+    sc = pd.read_csv(p / "scores.csv", dtype={"id": str})
+    assert not set(sc["id"]) & set(sample)
+    d = cli("status", "-p", p, "--json").json()["discovery"]
+    unread = sc["p_relevant"]  # scores.csv holds unread rows only
+    assert d["unscored_random_rows"] == 30
+    assert d["estimated_relevant"] == pytest.approx(20 + unread.sum() + 30 * unread.mean(), abs=0.02)
     # the urn holds 80 unread documents, none relevant: K = floor(20/.95 - 20) + 1 = 2, and
     # P(0 of 2 in 30 draws from 80) = (50*49)/(80*79) = 0.388: not yet
     _import(cli, p, tmp_path, sample, df)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from al_cli.commands.labels_io import per_class
 from al_cli.commands.snapshot import Snapshot
 from al_cli.store import Project
@@ -105,7 +107,15 @@ def discovery_state(snap: Snapshot, eff) -> dict[str, Any]:
         out["note"] = "scores.csv is from an older model: run 'al score' for a current estimate"
         return out
     unread = sc[~sc["id"].astype(str).isin(snap.labeled_ids)]
-    q = quant_estimate(found, unread[col].to_numpy(dtype=float))
+    p = unread[col].to_numpy(dtype=float)
+    # unread rows of the recall and audit samples are not scored (never queried): they are
+    # random draws from the unread, so each counts with the scored rows' mean probability
+    scored = set(unread["id"].astype(str))
+    random_rows = [i for i in {*snap.pending_recall_sample(), *snap.pending_audit()} if i not in scored]
+    if random_rows and len(p):
+        p = np.concatenate([p, np.full(len(random_rows), float(p.mean()))])
+    out["unscored_random_rows"] = len(random_rows)
+    q = quant_estimate(found, p)
     out.update({"estimated_relevant": round(q.total, 2), "estimated_relevant_interval": list(q.total_interval),
                 "estimated_recall": q.recall, "recall_low": q.recall_low,
                 "from_model": int(sc["model_version"].iloc[0])})
