@@ -170,6 +170,9 @@ def test_simulate_discovery_cli(cli, tmp_path):
     assert r.code == 2 and "--task discovery" in r.stderr
     r = cli(*base, "--task", "discovery", "--relevant", "relevant", "--prior-relevant", "30")
     assert r.code == 1 and "only 20" in r.stderr
+    # no --text-column: the text is not one-hot encoded into noise, it is refused
+    r = cli("simulate", f, "--id-column", "id", "--task", "discovery", "--relevant", "relevant", "--out", tmp_path / "v")
+    assert r.code == 1 and "look like free text" in r.stderr and "--text-column" in r.stderr.splitlines()[-1]
 
 
 def json_equal(path, d) -> bool:

@@ -133,8 +133,19 @@ def features(data: SimData, text_features: str = "tfidf_all"):
     text = list(data.text_columns)
     if data.feature_columns is not None:
         feats = list(data.feature_columns)
-    else:  # as 'al init': every column but the id, the label and the text columns
+    else:  # as 'al init': every column but the id, the label and the text columns, and
+        # but object columns that look like free text (one-hot, they would be noise)
+        from al_cli.commands.init import _looks_like_free_text
+        from al_cli.report import warn
+
         feats = [c for c in data.frame.columns if c not in {data.id_column, data.label_column, *text}]
+        dropped = [c for c in feats if _looks_like_free_text(data.frame[c])]
+        if dropped:
+            warn(f"{data.source}: column(s) {', '.join(dropped)} look like free text or ids and are not "
+                 "used as features; name them with --text-column or --feature-columns")
+            feats = [c for c in feats if c not in dropped]
+    if not text and not feats:
+        raise DataError(f"{data.source}: no text or feature column to rank by; name the text with --text-column")
     cfg = config_mod.Config(data=config_mod.DataConfig(path="", id_column=data.id_column, text_columns=text,
                                                        feature_columns=feats),
                             labels=["relevant", OTHER],
