@@ -228,6 +228,13 @@ def test_recall_sample_and_stop_at_recall(cli, tmp_path):
     assert st["urn"] == 80 and st["found_before"] == 20 and st["answered"] == 30
     assert st["relevant_in_sample"] == 0 and st["p_value"] == pytest.approx(50 * 49 / (80 * 79), abs=1e-6)
     assert not st["stop"]
+    # the sample's own estimate: no relevant in 30 of 80 -> 0 in the urn, at most K with
+    # P(0 of K in 30 draws) > 0.025, i.e. K = 7 ((50/80)**7 ~ 0.037 by the binomial; exact below)
+    from scipy.stats import hypergeom
+
+    top = max(K for K in range(0, 51) if hypergeom.cdf(0, 80, K, 30) > 0.025)
+    assert st["estimated_relevant"] == 20 and st["estimated_relevant_interval"] == [20, 20 + top]
+    assert st["estimated_recall"] == 1.0 and st["recall_low"] == pytest.approx(20 / (20 + top), abs=1e-6)
     # (80-n)(79-n)/(80*79) < 0.05 first at n = 62 (18*17 = 306 < 316): 32 more answers
     assert st["to_read_if_none"] == 32
     assert cli("retrain", "-p", p).code == 0

@@ -118,3 +118,14 @@ def test_sample_size_bound_is_the_least_that_stops():
         n = sample_size_bound(urn, found)
         assert sample_test(urn, n, 0, found).stop and not sample_test(urn, n - 1, 0, found).stop
     assert sample_size_bound(1500, 95) == 589
+
+
+def test_urn_relevant_interval_matches_a_brute_force_search():
+    from scipy.stats import hypergeom
+
+    from al_cli.commands.recall_sample import urn_relevant_interval
+
+    for urn, n, k in ((80, 62, 0), (1000, 100, 5), (300, 40, 40), (50, 10, 3), (995, 600, 1)):
+        inside = [K for K in range(k, urn - (n - k) + 1)
+                  if hypergeom.cdf(k, urn, K, n) > 0.025 and hypergeom.sf(k - 1, urn, K, n) > 0.025]
+        assert urn_relevant_interval(urn, n, k) == (min(inside), max(inside)), (urn, n, k)

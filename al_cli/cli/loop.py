@@ -456,6 +456,10 @@ def status(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> No
                        f"answers end it if none is relevant")
             con.line(f"recall sample: {rs['answered']} of {rs['sample_size']} answered ({rs['relevant_in_sample']} "
                      f"relevant) from {rs['urn']} unread; {rs['found_before']} relevant found before it; {verdict}")
+            if rs.get("estimated_relevant") is not None:
+                lo, hi = rs["estimated_relevant_interval"]
+                con.line(f"from the sample: about {rs['estimated_relevant']:.0f} relevant in all (95%: {lo}-{hi}), "
+                         f"recall {rs['estimated_recall']:.1%} (at least {rs['recall_low']:.1%})")
         if d.get("note"):
             con.message("info", d["note"])
     if res.torn_lines:

@@ -132,6 +132,10 @@ class RecallState:
     target: float
     confidence: float
     to_read_if_none: int        # sample answers (from now) that would end the test if none is relevant
+    estimated_relevant: float | None = None          # found before + the urn's relevant, estimated
+    estimated_relevant_interval: list[int] | None = None  # 95% (exact hypergeometric) for the same
+    estimated_recall: float | None = None            # relevant found so far / estimated_relevant
+    recall_low: float | None = None                  # the same against the interval's upper end
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -158,8 +162,42 @@ def state(snap: Snapshot, target: float = 0.95, confidence: float = 0.95) -> Rec
     # the data, not each answer (see the contract's Discovery section)
     stop = t.stop and len(answered) == len(sample)
     more = 0 if t.stop else _answers_to_stop(urn, len(answered), k, found_before, target, confidence)
-    return RecallState(urn, int(len(before)), found_before, int(len(sample)), len(answered), k, t.p_value,
-                       stop, target, confidence, more)
+    st = RecallState(urn, int(len(before)), found_before, int(len(sample)), len(answered), k, t.p_value,
+                     stop, target, confidence, more)
+    if answered:
+        found_now = int((snap.known_labels["label"] == rel).sum())
+        lo, hi = urn_relevant_interval(urn, len(answered), k)
+        hi = max(hi, found_now - found_before)  # the urn holds at least what was found in it
+        est = max(k * urn / len(answered), found_now - found_before)
+        st.estimated_relevant = round(found_before + est, 2)
+        st.estimated_relevant_interval = [found_before + max(lo, found_now - found_before), found_before + hi]
+        st.estimated_recall = round(min(1.0, found_now / st.estimated_relevant), 6) if st.estimated_relevant else 1.0
+        st.recall_low = round(min(1.0, found_now / (found_before + hi)), 6) if found_before + hi else 1.0
+    return st
+
+
+def urn_relevant_interval(urn: int, n: int, k: int, level: float = 0.95) -> tuple[int, int]:
+    """Exact two-sided interval for the relevant documents in an urn of ``urn`` from ``k``
+    relevant in ``n`` random draws: the K for which neither tail of the hypergeometric
+    distribution is below (1 - level) / 2 (found by bisection: P(X <= k) falls and
+    P(X >= k) rises with K)."""
+    from scipy.stats import hypergeom
+
+    a = (1 - level) / 2
+    lo_k, hi_k = k, urn - (n - k)  # the possible K
+
+    def first(pred, lo: int, hi: int) -> int:  # least K in [lo, hi] with pred (hi + 1: none)
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            if pred(mid):
+                hi = mid - 1
+            else:
+                lo = mid + 1
+        return lo
+
+    upper = first(lambda K: hypergeom.cdf(k, urn, K, n) <= a, lo_k, hi_k) - 1
+    lower = first(lambda K: hypergeom.sf(k - 1, urn, K, n) > a, lo_k, hi_k)
+    return max(lower, lo_k), max(min(upper, hi_k), lo_k)
 
 
 def _answers_to_stop(urn: int, answered: int, k: int, found_before: int, target: float, confidence: float) -> int:
