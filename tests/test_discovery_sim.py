@@ -210,6 +210,7 @@ def test_recall_sample_and_stop_at_recall(cli, tmp_path):
     r = cli("query", "-p", p, "--size", "5", "--json")
     assert r.code == 0, r.stderr
     train = r.json()["ids"][:5]
+    assert r.json()["n_recall_sample"] == 30 and r.json()["replaced"] == 0
     q = pd.read_csv(p / "queue.csv", dtype=str)
     assert not set(train) & set(sample) and (q["purpose"] == "recall_sample").sum() == 30
     assert q.loc[q["purpose"] == "recall_sample", "id"].tolist() == sample

@@ -114,10 +114,13 @@ def _batch_out(res: Any, json_out: bool, explain: bool = False, root: Path | Non
         con.print_json(d)
         return
     n_overlap = getattr(res, "n_overlap", 0)
+    n_sample = getattr(res, "n_recall_sample", 0)
     extra = (f" + {n_overlap} shared item(s) still short of their annotators" if n_overlap else "") + \
-        (f" + {res.n_audit} audit rows" if res.n_audit else "")
+        (f" + {res.n_audit} audit rows" if res.n_audit else "") + \
+        (f" + {n_sample} recall-sample documents still to answer" if n_sample else "")
     what = "item(s) to adjudicate" if res.strategy == "adjudicate" else "rows"
-    con.line(f"queued {len(res.ids) - res.n_audit - n_overlap} {what}{extra} ({res.strategy}) in {res.path}")
+    con.line(f"queued {len(res.ids) - res.n_audit - n_overlap - n_sample} {what}{extra} ({res.strategy}) "
+             f"in {res.path}")
     if res.replaced:
         con.message("info", f"replaced {res.replaced} unanswered row(s) of the previous batch")
     if explain and res.explain:

@@ -20,6 +20,7 @@ class BatchResult:
     explain: list[dict[str, Any]] = field(default_factory=list)
     replaced: int = 0
     n_overlap: int = 0  # overlap items short of labeling.overlap_annotators, kept queued
+    n_recall_sample: int = 0  # unanswered recall-sample documents kept queued (discovery)
 
 
 def overlap_kept(snap) -> pd.DataFrame:

@@ -110,13 +110,9 @@ def evaluate(proj: Project, *, stop_at: float | None = None, metric: str = "accu
 
 def recall_now(snap: Snapshot, target: float, confidence: float) -> dict[str, Any]:
     """Discovery: read, found, the Quant estimate and the recall sample's test at ``target``."""
-    from al_cli.commands.recall_sample import state
     from al_cli.commands.status import discovery_state
 
-    out = discovery_state(snap, snap.known_labels)
-    rs = state(snap, target, confidence)
-    out["recall_sample"] = rs.to_json() if rs is not None else None
-    return out
+    return discovery_state(snap, snap.known_labels, target, confidence)
 
 
 def _finite(v: float | None) -> float | None:

@@ -99,9 +99,11 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
         proj.write_queue(q)
         if recs is not None:
             proj.append_queried(recs)
-    replaced = int((pending["purpose"] != "audit").sum()) if "purpose" in pending else len(pending)
+    kept_purposes = ["audit", "recall_sample"]  # queued again, not replaced
+    replaced = int((~pending["purpose"].isin(kept_purposes)).sum()) if "purpose" in pending else len(pending)
     return BatchResult(new_ids + kept["id"].tolist() + held, str(proj.queue_path), label,
-                       len(audit_left), pf.cached, explain, replaced=replaced, n_overlap=len(kept))
+                       len(audit_left), pf.cached, explain, replaced=replaced, n_overlap=len(kept),
+                       n_recall_sample=len(held) - len(audit_left))
 
 
 def _sample_rows(snap: Snapshot) -> pd.DataFrame:

@@ -83,7 +83,7 @@ def status(proj: Project) -> StatusResult:
                         n_adj, len(snap.overlap_short()), discovery_state(snap, eff) if cfg.task == "discovery" else None)
 
 
-def discovery_state(snap: Snapshot, eff) -> dict[str, Any]:
+def discovery_state(snap: Snapshot, eff, target: float = 0.95, confidence: float = 0.95) -> dict[str, Any]:
     """Documents read, relevant found and, from scores.csv of the latest model, the Quant
     estimate (Yang, Lewis & Frieder 2021) of the relevant documents still unread: the sum of
     their probabilities of relevance, with a 95% interval. Reads scores.csv, fits nothing."""
@@ -96,7 +96,7 @@ def discovery_state(snap: Snapshot, eff) -> dict[str, Any]:
                            "recall_low": None, "from_model": None}
     from al_cli.commands.recall_sample import state
 
-    rs = state(snap)
+    rs = state(snap, target, confidence)
     out["recall_sample"] = rs.to_json() if rs is not None else None
     sc = snap.proj.read_csv(snap.proj.scores_path)
     col = f"p_{rel}"

@@ -95,11 +95,13 @@ class RelevanceLogistic(ClassifierMixin, BaseEstimator):
     ratio 9.8 in its default), which pulls the few relevant documents found early to the
     top of the ranking. C=3, ratio=30 were chosen on the two screening sets of
     benchmarks/README.md (the tuning table there): a weaker pull of the irrelevant
-    documents (C / (1 + ratio) small) helped one set and hurt the other; this is the
-    setting that beat ASReview's default on both over 20 seeds. The probabilities are corrected back for that weighting (the
-    intercept shift of King & Zeng 2001: minus log of the per-document weight ratio), so
-    that summing them over the unread documents estimates how many relevant ones are
-    left (the Quant estimate of ``al status``). Fitted in liblinear's dual, which is fast
+    documents (C / (1 + ratio) small) helped one set and hurt the other. This setting was
+    above ASReview's default on both over 20 random starts; from ASReview's own starting
+    documents it is above on Kitchenham and level on Nagtegaal. The probabilities are
+    corrected back for the weighting (the intercept shift of King & Zeng 2001: minus the
+    log of the per-document weight ratio) before they are summed over the unread
+    documents into the Quant estimate of ``al status``; the read set's enrichment in
+    relevant documents still makes that sum overstate what is left. Fitted in liblinear's dual, which is fast
     when there are far more features (terms) than labeled documents.
 
     ``relevant``: the label sought (``al init --task discovery`` writes it); one that is not
