@@ -27,6 +27,9 @@ class DataConfig:
     text_columns: list[str] = field(default_factory=list)
     feature_columns: list[str] = field(default_factory=list)
     label_column: str | None = None  # a column of the pool that must never be a feature
+    image_columns: list[str] = field(default_factory=list)      # paths of images (issue 14)
+    embedding_columns: list[str] = field(default_factory=list)  # vectors in the pool's columns
+    embedding_file: str | None = None  # vectors keyed by id (.npz, .npy, .parquet, .csv)
 
 
 @dataclass
@@ -63,6 +66,9 @@ class FeaturesConfig:
     text: str = "tfidf"
     numeric: str = "standard"
     categorical: str = "onehot"
+    image: str = "pixels"
+    embedding: str = "l2"
+    columns: dict[str, str] = field(default_factory=dict)  # one text/image column -> its extractor
 
 
 @dataclass
@@ -75,6 +81,7 @@ class LabelingConfig:
     share_twin_labels: bool = False  # a label also trains the row's unlabeled exact twins
     consensus: str = "latest"  # latest | majority | adjudicated (see store/consensus.py)
     display_columns: list[str] = field(default_factory=list)
+    open_with: str | None = None  # image viewer for ctrl-O (a known viewer; else $AL_OPEN_WITH)
 
 
 @dataclass
@@ -162,7 +169,7 @@ def from_dict(raw: Any, where: str = "al.yaml") -> Config:
 
 def validate(cfg: Config, where: str = "al.yaml") -> None:
     _expect(isinstance(cfg.data.path, str) and cfg.data.path, where, "data.path", "must be a file path")
-    for name in ("text_columns", "feature_columns"):
+    for name in ("text_columns", "feature_columns", "image_columns", "embedding_columns"):
         v = getattr(cfg.data, name)
         _expect(isinstance(v, list) and all(isinstance(c, str) for c in v), where,
                 f"data.{name}", "must be a list of column names")
@@ -215,12 +222,24 @@ def validate(cfg: Config, where: str = "al.yaml") -> None:
             "must be a positive integer")
     _expect(_int(cfg.random_state) and 0 <= cfg.random_state <= MAX_RANDOM_STATE, where, "random_state",
             f"must be an integer from 0 to {MAX_RANDOM_STATE}")
-    for kind in ("text", "numeric", "categorical"):
-        name = getattr(cfg.features, kind)
-        ok = isinstance(name, str) and name in EXTRACTORS and EXTRACTORS.get(name).kind == kind
-        _expect(ok, where, f"features.{kind}",
-                f"must name a {kind} feature extractor (got {name!r}; al's own: "
-                f"{', '.join(n for n, e in EXTRACTORS.builtins().items() if e.kind == kind)})")
+    for kind in ("text", "numeric", "categorical", "image", "embedding"):
+        _extractor(getattr(cfg.features, kind), kind, where, f"features.{kind}")
+    cols = cfg.features.columns
+    _expect(isinstance(cols, dict), where, "features.columns", "must map a column name to an extractor")
+    for col, name in cols.items():
+        kind = ("text" if col in cfg.data.text_columns else "image" if col in cfg.data.image_columns else None)
+        _expect(kind is not None, where, f"features.columns.{col}",
+                "must be one of data.text_columns or data.image_columns")
+        _extractor(name, kind, where, f"features.columns.{col}")
+    d = cfg.data
+    _expect(d.embedding_file is None or (isinstance(d.embedding_file, str) and d.embedding_file), where,
+            "data.embedding_file", "must be a file path or null")
+    _expect(d.embedding_file is None or d.id_column is not None, where, "data.embedding_file",
+            "needs data.id_column: embeddings are matched to rows by id")
+    named = [*d.text_columns, *d.feature_columns, *d.image_columns, *d.embedding_columns]
+    twice = sorted({c for c in named if named.count(c) > 1})
+    _expect(not twice, where, "data", f"names column {twice[:1]} in two of text_columns, feature_columns, "
+            "image_columns, embedding_columns")
     _expect(cfg.data.id_column is None or isinstance(cfg.data.id_column, str), where,
             "data.id_column", "must be a column name or null")
     _expect(cfg.validation.path is None or isinstance(cfg.validation.path, str), where,
@@ -242,6 +261,8 @@ def validate(cfg: Config, where: str = "al.yaml") -> None:
             "must be true or false")
     _expect(isinstance(lab.display_columns, list) and all(isinstance(c, str) for c in lab.display_columns),
             where, "labeling.display_columns", "must be a list of column names")
+    _expect(lab.open_with is None or isinstance(lab.open_with, str), where, "labeling.open_with",
+            "must be a viewer command (e.g. 'eog') or null")
     if lab.keys:
         _expect(isinstance(lab.keys, dict), where, "labeling.keys", "must map label -> key")
         lab.keys = {str(k): str(v) for k, v in lab.keys.items()}  # label -> key
@@ -255,6 +276,15 @@ def validate(cfg: Config, where: str = "al.yaml") -> None:
         bad = [k for k in keys if k in RESERVED_KEYS]
         _expect(not bad, where, "labeling.keys",
                 f"uses reserved key {bad[:1]} (s skip, u undo, n note, ? help, q quit)")
+
+
+def _extractor(name: Any, kind: str, where: str, fieldname: str) -> None:
+    from al_cli.features.registry import EXTRACTORS
+
+    ok = isinstance(name, str) and name in EXTRACTORS and (
+        name not in EXTRACTORS.builtins() or EXTRACTORS.get(name).kind == kind)
+    _expect(ok, where, fieldname, f"must name a {kind} feature extractor (got {name!r}; al's own: "
+            f"{', '.join(n for n, e in EXTRACTORS.builtins().items() if e.kind == kind)})")
 
 
 def _int(x: Any) -> bool:
@@ -273,6 +303,8 @@ HEADER = """\
 #   id_column:       null -> ids are derived as 'row<N>' from the row position (stable only
 #                    while rows are appended, never inserted or reordered).
 #   text_columns:    text features. feature_columns: numeric and categorical columns.
+#   image_columns:   paths of images (relative: to the pool file's folder).
+#   embedding_columns / embedding_file: your own vectors, in columns or in a file keyed by id.
 # labels:      the label set; answer keys default to 1..9 in this order.
 # validation:  optional held-out labeled file (same columns + label_column).
 # model.name:  {models}
@@ -283,7 +315,8 @@ HEADER = """\
 #              (overlap_annotators: how many answer each overlap item).
 # task:        classification, or discovery (find the documents of label 'relevant' first).
 # features:    extractor per column kind: text {text}; numeric {numeric};
-#              categorical {categorical}.
+#              categorical {categorical}; image {image}; embedding {embedding};
+#              columns: one text or image column -> its own extractor.
 """
 
 
@@ -299,7 +332,8 @@ def header(version: int) -> str:
 
     return HEADER.format(version=version, models=" | ".join(MODELS.names()),
                          strategies=" | ".join(STRATEGIES.names()), diversity=" | ".join(DIVERSITY),
-                         text=kind("text"), numeric=kind("numeric"), categorical=kind("categorical"))
+                         text=kind("text"), numeric=kind("numeric"), categorical=kind("categorical"),
+                         image=kind("image"), embedding=kind("embedding"))
 
 
 _YAML_BREAKS = ("\x85", "\u2028", "\u2029")  # line breaks to YAML that PyYAML writes raw

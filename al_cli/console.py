@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -45,6 +46,17 @@ def reset() -> None:
     global out, err
     out = _Console(file=sys.stdout, highlight=False, soft_wrap=True, no_color=not _color())
     err = _Console(file=sys.stderr, highlight=False, soft_wrap=True, no_color=not _color())
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, what: str):
+    """A transient bar on stderr (installed by the CLI only when stderr is a terminal)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(printable(what)), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda k: bar.advance(task, k)
 
 
 def message(level: str, msg: str) -> None:

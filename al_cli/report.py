@@ -65,3 +65,27 @@ def warn(msg: str) -> None:
 
 def info(msg: str) -> None:
     _say("info", msg)
+
+
+# -- progress ---------------------------------------------------------------------------
+# The CLI installs a factory (a bar on stderr) only when stderr is a terminal and no --json
+# was asked for; everywhere else (a pipe, a test, the library) progress is silent.
+Advance = Callable[[int], None]
+_progress: contextvars.ContextVar[Callable[[int, str], "contextlib.AbstractContextManager[Advance]"] | None] = \
+    contextvars.ContextVar("al_progress", default=None)
+
+
+def set_progress(factory) -> None:
+    _progress.set(factory)
+
+
+@contextlib.contextmanager
+def progress(total: int, what: str) -> Iterator[Advance]:
+    """``with progress(n, "embedding") as advance: ... advance(k)``: a bar on a terminal,
+    nothing elsewhere."""
+    factory = _progress.get()
+    if factory is None or total <= 0:
+        yield lambda k: None
+        return
+    with factory(total, what) as advance:
+        yield advance

@@ -11,6 +11,11 @@ AL_TYPES = (
     "al_cli.features.builtin.CompactTfidf",
     "al_cli.models.builtin.EncodedLabels",
     "al_cli.models.builtin.RelevanceLogistic",
+    "al_cli.features.embed.SentenceEmbedding",
+    "al_cli.features.embed.EmbeddingLookup",
+    "al_cli.features.embed.RowNormalizer",
+    "al_cli.features.embed.AsIs",
+    "al_cli.features.images.ImagePixels",
 )
 
 
@@ -22,8 +27,8 @@ def trusted_types(cfg) -> list[str]:
     out = list(AL_TYPES)
     if cfg.model.name in MODELS:
         out += MODELS.get(cfg.model.name).trusted_types
-    for kind in ("text", "numeric", "categorical"):
-        name = getattr(cfg.features, kind)
+    for name in [*(getattr(cfg.features, k) for k in ("text", "numeric", "categorical", "image", "embedding")),
+                 *cfg.features.columns.values()]:
         if name in EXTRACTORS:
             out += EXTRACTORS.get(name).trusted_types
     return sorted(set(out))

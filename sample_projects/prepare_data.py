@@ -4,10 +4,13 @@ Not needed to run the samples (the CSVs are committed); kept so the derivation i
 reproducible and reviewable.
 
     python sample_projects/prepare_data.py SCREENING_CSV [PENGUINS_CSV]
+    python sample_projects/prepare_data.py --digits
 
 SCREENING_CSV: sr_nagtegaal_2019.csv (SYNERGY / ASReview, columns title,abstract,label).
 PENGUINS_CSV:  penguins.csv as shipped by `pip install palmerpenguins` (default: the
                installed package's copy).
+--digits:      the digits sample (PNG images + CSVs) from scikit-learn's bundled
+               `load_digits` (the UCI optical-digits test set); needs Pillow.
 """
 from __future__ import annotations
 
@@ -63,9 +66,38 @@ def penguins(src: Path) -> None:
     _split(d, ids, labels, HERE / "penguins")
 
 
+DIGIT_SCALE = 4         # 8x8 -> 32x32, nearest neighbour: big enough to see in a viewer
+
+
+def digits() -> None:
+    """One greyscale PNG per image, dark ink on white; image paths relative to the CSVs."""
+    import numpy as np
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    folder = HERE / "digits"
+    images = folder / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    for old in images.glob("*.png"):
+        old.unlink()
+    names = [f"{i:04d}" for i in range(1, len(d.images) + 1)]
+    for name, img in zip(names, d.images):
+        grey = np.rint(255 - img * 255 / 16).astype(np.uint8)     # 0..16 ink -> 255..0
+        grey = np.kron(grey, np.ones((DIGIT_SCALE, DIGIT_SCALE), dtype=np.uint8))
+        Image.fromarray(grey).save(images / f"{name}.png", optimize=True)
+    print(f"{images.relative_to(HERE)}/: {len(names)} PNG files")
+    table = pd.DataFrame({"image": [f"images/{n}.png" for n in names]})
+    labels = pd.Series(d.target.astype(str))
+    _split(table, [f"dg{n}" for n in names], labels, folder)
+
+
 def main(argv: list[str]) -> None:
     if not argv:
         sys.exit(__doc__)
+    if argv == ["--digits"]:
+        digits()
+        return
     screening(Path(argv[0]))
     if len(argv) > 1:
         src = Path(argv[1])

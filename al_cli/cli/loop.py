@@ -24,6 +24,7 @@ from al_cli.cli.common import (
     handle,
     hint,
     model_names,
+    text_extractors,
     names_help,
     open_project,
     spec_choice,
@@ -51,6 +52,10 @@ def init(
     strategy: Optional[str] = typer.Option(None, "--strategy", callback=choice(strategy_names), help="Default query strategy (see 'al query --help'): " + names_help(strategy_names()) + ". Default: margin; relevance for --task discovery."),
     task: str = typer.Option("classification", "--task", callback=choice(("classification", "discovery")), help="classification, or discovery: find the documents of the --relevant label first (legal review, screening)."),
     relevant: Optional[str] = typer.Option(None, "--relevant", help="With --task discovery: the label sought."),
+    text_features: Optional[str] = typer.Option(None, "--text-features", callback=choice(text_extractors), help="Features of the text columns: " + names_help(text_extractors()) + " (minilm: sentence embeddings, extra al-cli[embeddings]). Default: tfidf; tfidf_all for --task discovery."),
+    image_column: Optional[List[str]] = typer.Option(None, "--image-column", help="Column(s) of image paths (relative: to the pool file's folder); features from the pixels, drawn in the labeler."),
+    embedding_file: Optional[Path] = typer.Option(None, "--embedding-file", help="Your own vectors keyed by id (needs --id-column): .npz (arrays ids, embeddings), .parquet or .csv (id column + one column per dimension), or .npy (one row per pool row, in order)."),
+    embedding_columns: Optional[str] = typer.Option(None, "--embedding-columns", help="Pool columns holding your own vectors: names or patterns, comma-separated (emb_*)."),
     batch_size: int = typer.Option(20, "--batch-size", min=1, help="Default batch size for seed/query."),
     random_state: int = typer.Option(0, "--random-state", help="Seed for every random choice."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing al.yaml (labels and models are kept)."),
@@ -64,14 +69,22 @@ def init(
         feature_columns=split([feature_columns]) if feature_columns is not None else None,
         labels=split([labels]) if labels else None, validation=validation,
         label_column=label_column, model=model, strategy=strategy, batch_size=batch_size,
-        random_state=random_state, force=force, task=task, relevant=relevant,
+        random_state=random_state, force=force, task=task, relevant=relevant, image_columns=split(image_column),
+        embedding_columns=split([embedding_columns]) if embedding_columns else None, embedding_file=embedding_file,
+        text_features=text_features,
     )
     if json_out:
         con.print_json(api.as_dict(res))
         return
     con.line(f"created {res.path}/al.yaml: {res.n_rows} pool rows, labels {', '.join(res.labels)}")
     if res.text_columns:
-        con.line(f"  text: {', '.join(res.text_columns)}")
+        con.line(f"  text: {', '.join(res.text_columns)} ({res.text_features})")
+    if res.image_columns:
+        con.line(f"  images: {', '.join(res.image_columns)}")
+    if res.embedding_columns or res.embedding_file:
+        n = len(res.embedding_columns)
+        con.line("  embeddings: " + ", ".join(([f"{n} column(s)"] if n else [])
+                                              + ([res.embedding_file] if res.embedding_file else [])))
     if res.feature_columns:
         cols = res.feature_columns
         shown = ", ".join(cols[:12]) + (f", ... ({len(cols)} columns)" if len(cols) > 12 else "")

@@ -18,6 +18,7 @@ from al_cli.cli.common import (
     handle,
     model_names,
     names_help,
+    text_extractors,
     split,
     strategy_names,
 )
@@ -38,6 +39,8 @@ def simulate(
     id_column: Optional[str] = typer.Option(None, "--id-column", help="Unique id column (default: ids derived from row positions)."),
     text_column: Optional[List[str]] = typer.Option(None, "--text-column", help="Text column(s) for TF-IDF; repeat or comma-separate."),
     feature_columns: Optional[str] = typer.Option(None, "--feature-columns", help="Comma-separated numeric/categorical columns (default: every other column)."),
+    text_features: Optional[str] = typer.Option(None, "--text-features", callback=choice(text_extractors), help="Features of the text columns: " + names_help(text_extractors()) + ". Default: tfidf; discovery: tfidf_all."),
+    image_column: Optional[List[str]] = typer.Option(None, "--image-column", help="Column(s) of image paths (relative: to the data file's folder)."),
     strategy: Optional[List[str]] = typer.Option(None, "--strategy", help="Comma-separated strategies to compare (default: al's default and random). Each is "
                                                  "BASE[+MOD...]: BASE one of " + ", ".join(strategy_names()) + "; MOD "
                                                  + " | ".join(DIVERSITY) + " (batch diversity), density[W] "
@@ -68,9 +71,12 @@ def simulate(
     from al_cli.commands import simulate as sim
 
     if task == "discovery":
+        if image_column:
+            raise typer.BadParameter("discovery ranks documents by their text; leave --image-column out",
+                                     param_hint="--image-column")
         _discovery(data, label_column, answers, id_column, text_column, feature_columns, relevant, prior_relevant,
                    prior_irrelevant, batch or 1, model or "relevance_lr", target_recall, confidence, in_a_row,
-                   repeats, out, n_jobs, json_out, strategy)
+                   repeats, out, n_jobs, json_out, strategy, text_features or "tfidf_all")
         return
     if relevant is not None:
         raise typer.BadParameter("is for --task discovery", param_hint="--relevant")
@@ -79,7 +85,7 @@ def simulate(
 
     sd = sim.load_data(data, label_column=label_column, id_column=id_column, text_columns=split(text_column),
                        feature_columns=split([feature_columns]) if feature_columns is not None else None,
-                       answers=answers)
+                       answers=answers, text_features=text_features, image_columns=split(image_column))
     try:
         specs = sim.parse_strategies(split(strategy))
     except AlError as exc:  # a misspelt strategy is a usage error, like 'al query --strategy'
@@ -132,7 +138,7 @@ def _sim_progress(total: int):
 
 def _discovery(data, label_column, answers, id_column, text_column, feature_columns, relevant, prior_relevant,
                prior_irrelevant, batch, model, target, confidence, in_a_row, repeats, out, n_jobs, json_out,
-               strategy) -> None:
+               strategy, text_features) -> None:
     from al_cli.commands import discovery_sim as ds
     from al_cli.commands import simulate as sim
 
@@ -145,7 +151,7 @@ def _discovery(data, label_column, answers, id_column, text_column, feature_colu
                        answers=answers)
     protocol = ds.DiscoveryProtocol(relevant=relevant, prior_relevant=prior_relevant,
                                     prior_irrelevant=prior_irrelevant, batch=batch, model=model, target=target,
-                                    confidence=confidence, in_a_row=in_a_row)
+                                    confidence=confidence, in_a_row=in_a_row, text_features=text_features)
     with _sim_progress(repeats) as tick:
         res = ds.run(sd, protocol, repeats=repeats, n_jobs=n_jobs, progress=tick, out=out)
     if json_out:

@@ -26,6 +26,10 @@ class InitResult:
     labels: list[str]
     validation: str | None
     n_validation: int
+    image_columns: list[str]
+    embedding_columns: list[str]
+    embedding_file: str | None
+    text_features: str
 
 
 def _relpath(target: Path, start: Path) -> str:
@@ -52,6 +56,10 @@ def init(
     force: bool = False,
     task: str = "classification",
     relevant: str | None = None,
+    image_columns: list[str] | None = None,
+    embedding_columns: list[str] | None = None,
+    embedding_file: Path | None = None,
+    text_features: str | None = None,
 ) -> InitResult:
     """Create the project. ``task="discovery"`` (two labels, ``relevant`` the one sought)
     ranks the likeliest relevant documents first: its defaults are the ``relevance``
@@ -77,8 +85,13 @@ def init(
     if id_column is not None:
         data_mod.check_columns(df, [id_column], data, "id")
     data_mod.check_columns(df, text_columns, data, "text")
-    data_mod.ids_for(df, id_column, data)
-    reserved = {c for c in [id_column, label_column] if c} | set(text_columns)
+    pool_ids = data_mod.ids_for(df, id_column, data)
+    image_columns = [c for c in (image_columns or []) if c]
+    data_mod.check_columns(df, image_columns, data, "image")
+    embedding_columns = _expand(embedding_columns or [], df, data)
+    if embedding_file is not None:
+        _check_embedding_file(Path(embedding_file), id_column, pool_ids)
+    reserved = {c for c in [id_column, label_column] if c} | set(text_columns) | set(image_columns) | set(embedding_columns)
     if feature_columns is None:
         feature_columns = [c for c in df.columns if c not in reserved]
         # A free-text column that was not named as text would one-hot into noise: skip
@@ -93,7 +106,7 @@ def init(
         clash = [c for c in feature_columns if c in reserved]
         if clash:
             raise DataError(f"{data}: column '{clash[0]}' cannot be both a feature and the id/label/text column")
-    if not text_columns and not feature_columns:
+    if not (text_columns or feature_columns or image_columns or embedding_columns or embedding_file):
         raise DataError(f"{data}: no text or feature columns to learn from; name them with --text-column / --feature-columns")
     for c in feature_columns:
         if df[c].isna().all():
@@ -106,7 +119,10 @@ def init(
     n_val = 0
     if validation is not None:
         vdf = data_mod.read_labels_file(Path(validation), label_column, labels or _labels_of(validation, label_column), None)
-        data_mod.check_columns(vdf, [*text_columns, *feature_columns], Path(validation), "feature")
+        data_mod.check_columns(vdf, [*text_columns, *feature_columns, *image_columns, *embedding_columns],
+                               Path(validation), "feature")
+        if embedding_file is not None:
+            data_mod.check_columns(vdf, [id_column], Path(validation), "id")
         if not labels:
             labels = sorted(vdf[label_column].unique().tolist())
         n_val = len(vdf)
@@ -137,6 +153,9 @@ def init(
             text_columns=text_columns,
             feature_columns=list(feature_columns),
             label_column=label_column if label_column in df.columns else None,
+            image_columns=image_columns,
+            embedding_columns=embedding_columns,
+            embedding_file=_relpath(Path(embedding_file), directory) if embedding_file is not None else None,
         ),
         labels=labels,
         validation=config_mod.ValidationConfig(
@@ -146,7 +165,7 @@ def init(
         model=config_mod.ModelConfig(name=model, params={"relevant": relevant} if model == "relevance_lr" and discovery
                                      else {}),
         strategy=config_mod.StrategyConfig(name=strategy, random_fraction=0.0 if discovery else 0.1),
-        features=config_mod.FeaturesConfig(text="tfidf_all" if discovery else "tfidf"),
+        features=config_mod.FeaturesConfig(text=text_features or ("tfidf_all" if discovery else "tfidf")),
         batch_size=batch_size,
         random_state=random_state,
         task=task,
@@ -164,7 +183,42 @@ def init(
     if existed:  # --force over an older project: its files are migrated, not relabelled
         formats.ensure_current(directory, proj.lock)
     return InitResult(str(directory), len(df), id_column, text_columns, list(feature_columns),
-                      labels, str(validation) if validation else None, n_val)
+                      labels, str(validation) if validation else None, n_val, image_columns, embedding_columns,
+                      str(embedding_file) if embedding_file is not None else None, cfg.features.text)
+
+
+def _expand(patterns: list[str], df: pd.DataFrame, path: Path) -> list[str]:
+    """Column names and shell-style patterns (emb_*) -> the pool's numeric columns, in order."""
+    import fnmatch
+
+    out: list[str] = []
+    for pat in patterns:
+        hit = [c for c in map(str, df.columns) if fnmatch.fnmatchcase(c, pat)]
+        if not hit:
+            raise DataError(f"{path}: no column matches --embedding-columns {pat!r}")
+        out += [c for c in hit if c not in out]
+    for c in out:
+        if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
+            raise DataError(f"{path}: embedding column '{c}' must hold numbers")
+    return out
+
+
+def _check_embedding_file(path: Path, id_column: str | None, pool_ids: pd.Series) -> None:
+    """Every pool row must have a vector: said now, not at the first score."""
+    from al_cli.features.embed import read_embedding_file
+
+    if id_column is None:
+        raise DataError("--embedding-file needs --id-column: embeddings are matched to rows by id")
+    ids, M = read_embedding_file(path, id_column)
+    if ids is None:
+        if M.shape[0] != len(pool_ids):
+            raise DataError(f"{path}: has {M.shape[0]} rows, the pool {len(pool_ids)}: a .npy embedding file "
+                            "holds one vector per pool row, in the pool's order")
+        return
+    missing = ~pool_ids.isin(ids)
+    if missing.any():
+        raise DataError(f"{path}: no embedding for id {pool_ids[missing].iloc[0]!r} "
+                        f"({int(missing.sum())} pool row(s) have none)")
 
 
 def _labels_of(path: Path, label_column: str) -> list[str]:

@@ -24,7 +24,7 @@ import re
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -89,6 +89,8 @@ class SimData:
     labels: list[str]
     source: str
     dropped_unlabeled: int = 0
+    text_features: str | None = None   # None: a new project's default (tfidf)
+    image_columns: list[str] = field(default_factory=list)  # paths made absolute when read
 
     @property
     def y(self) -> np.ndarray:
@@ -97,13 +99,22 @@ class SimData:
 
 def load_data(paths: list[Path] | Path, *, label_column: str = "label", id_column: str | None = None,
               text_columns: list[str] | None = None, feature_columns: list[str] | None = None,
-              answers: Path | None = None) -> SimData:
+              answers: Path | None = None, text_features: str | None = None,
+              image_columns: list[str] | None = None) -> SimData:
     """Read one or more files (rows concatenated) and, optionally, an answer key
     (columns ``id,label``, joined on the id column) for rows without a label."""
     paths = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
     if not paths:
         raise DataError("no data file given")
     frames = [data_mod.read_table(p, "data file", str_columns=[id_column]) for p in paths]
+    image_columns = [c for c in (image_columns or []) if c]
+    if image_columns:  # the replay's files live elsewhere: each path made absolute from its file's folder
+        from al_cli.features.images import resolve
+
+        for p, f in zip(paths, frames):
+            data_mod.check_columns(f, image_columns, p, "image")
+            for c in image_columns:
+                f[c] = resolve(f[c], p.resolve().parent)
     df = pd.concat(frames, ignore_index=True, sort=False) if len(frames) > 1 else frames[0]
     source = ", ".join(map(str, paths))
     if len(df) == 0:
@@ -162,7 +173,8 @@ def load_data(paths: list[Path] | Path, *, label_column: str = "label", id_colum
     if len(labels) > len(_EXTRA_KEYS):
         raise DataError(f"{source}: {len(labels)} labels; al supports at most {len(_EXTRA_KEYS)}")
     return SimData(df, id_column, label_column, text_columns,
-                   list(feature_columns) if feature_columns is not None else None, labels, source, dropped)
+                   list(feature_columns) if feature_columns is not None else None, labels, source, dropped,
+                   text_features, image_columns)
 
 
 def _label_key(lab: str):
@@ -214,15 +226,23 @@ def write_split_files(folder: Path, data: SimData, train: pd.DataFrame, test: pd
 
 
 def make_project(folder: Path, data: SimData, files: dict[str, Path], *, model: str,
-                 random_state: int, spec: QuerySpec | None = None, batch: int = 10) -> Project:
+                 random_state: int, spec: QuerySpec | None = None, batch: int = 10,
+                 shared_cache: Path | None = None) -> Project:
     """``al init`` on the split files, then the strategy and model set in al.yaml."""
     labels = data.labels
     init_project(folder, files["pool"], id_column=data.id_column, text_columns=data.text_columns,
             feature_columns=data.feature_columns, labels=labels, validation=files["validation"],
             label_column=data.label_column, model=model,
             strategy=spec.base if spec else config_mod.StrategyConfig().name, batch_size=batch,
-            random_state=random_state, force=True)
+            random_state=random_state, force=True, text_features=data.text_features,
+            image_columns=data.image_columns)
     proj = Project(folder)
+    if shared_cache is not None and data.text_features:  # one text cache for every replay of a run
+        try:
+            Path(shared_cache).mkdir(parents=True, exist_ok=True)
+            (proj.cache_dir / "embeddings").symlink_to(Path(shared_cache).resolve(), target_is_directory=True)
+        except OSError:
+            pass  # each project then embeds on its own
     cfg = proj.config
     if spec is not None:
         spec.apply(cfg.strategy)
@@ -316,7 +336,7 @@ def _task(data: SimData, repeat: int, spec: QuerySpec | None, protocol: Protocol
         train, test = split(data, repeat, protocol.test_size)
         files = write_split_files(folder / "data", data, train, test)
         proj = make_project(folder / "project", data, files, model=protocol.model, random_state=repeat,
-                            spec=spec, batch=protocol.batch)
+                            spec=spec, batch=protocol.batch, shared_cache=root / "embeddings")
         if spec is None:
             points, initial = [full_data_point(proj, data, files["answers"])], []
         else:

@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from al_cli.errors import AlError, DataError
-from al_cli.features.keys import PoolFeatures, feature_config_key, pool_file_key
+from al_cli.features.keys import PoolFeatures, feature_config_key, feature_stamp
 from al_cli.report import warn
 from al_cli.store import atomic_write_json, now_iso, safeio, sha256_file
 from al_cli.store.atomic import atomic_target
@@ -44,7 +44,7 @@ def load_features(proj) -> PoolFeatures:
     path = proj.pool_path
     if not path.exists():
         raise DataError(f"{path}: pool not found (al.yaml data.path)")
-    stamp = pool_file_key(path) + "|" + feature_config_key(cfg)
+    stamp = feature_stamp(proj)
     manifest_file = proj.cache_dir / "features.json"
     if manifest_file.exists():
         hit = _memo_get(manifest_file, stamp)
@@ -59,7 +59,7 @@ def load_features(proj) -> PoolFeatures:
     from al_cli.features.transform import fit_transform
 
     df, ids = read_pool(proj)
-    tr, X = fit_transform(df, cfg, str(path))
+    tr, X = fit_transform(df, cfg, str(path), ids=ids, root=proj.root, cache_dir=proj.cache_dir)
     key = data_mod.row_digest(df)[:16] + feature_config_key(cfg)
     ids_arr = ids.to_numpy(dtype=object)
     try:
@@ -73,14 +73,13 @@ def load_features(proj) -> PoolFeatures:
 def load_ids(proj) -> np.ndarray | None:
     """The pool ids from the cache when it is current (ids.json checked against the
     manifest), without loading the matrix or the transform; None when it is not."""
-    cfg = proj.config
     path = proj.pool_path
     manifest_file = proj.cache_dir / "features.json"
     try:
         if not path.exists() or not manifest_file.exists():
             return None
         man = _read_manifest(manifest_file)
-        stamp = pool_file_key(path) + "|" + feature_config_key(cfg)
+        stamp = feature_stamp(proj)
         if man.get("stamp") != stamp or man.get("format") != CACHE_FORMAT:
             return None
         data = (proj.cache_dir / FILES["ids"]).read_bytes()

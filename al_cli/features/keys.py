@@ -20,6 +20,13 @@ def feature_config_key(cfg) -> str:
     extractors = {k: getattr(cfg.features, k) for k in ("text", "numeric", "categorical")}
     if extractors != DEFAULT_EXTRACTORS:  # keys of al 0.1.0 projects stay as they were
         body["extractors"] = extractors
+    # what came later counts only where it is used: the keys of older projects stay
+    if d.image_columns:
+        body["images"] = [d.image_columns, cfg.features.image]
+    if d.embedding_columns or d.embedding_file:
+        body["embeddings"] = [d.embedding_columns, d.embedding_file, cfg.features.embedding]
+    if cfg.features.columns:
+        body["columns"] = cfg.features.columns
     payload = json.dumps(body, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -53,6 +60,17 @@ def pool_file_key(path: Path) -> str:
     a sample of its content."""
     st = Path(path).stat()
     return f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}|{content_sample(path, st.st_size)}"
+
+
+def feature_stamp(proj) -> str:
+    """What the pool's cached features depend on: the pool file, the feature settings and,
+    when there is one, the embedding file."""
+    stamp = pool_file_key(proj.pool_path) + "|" + feature_config_key(proj.config)
+    emb = proj.config.data.embedding_file
+    if emb:
+        path = proj.root / emb
+        stamp += "|" + (pool_file_key(path) if path.exists() else "missing:" + str(path))
+    return stamp
 
 
 @dataclass

@@ -1,9 +1,11 @@
 """The feature extractor registry: how each kind of column becomes numbers.
 
 Every column named in al.yaml is of one kind: ``text`` (``data.text_columns``),
-``numeric`` or ``categorical`` (``data.feature_columns``, typed from the pool). The
-``features:`` section of al.yaml names the extractor used for each kind (defaults:
-``tfidf``, ``standard``, ``onehot``). An :class:`ExtractorSpec` builds an unfitted
+``numeric`` or ``categorical`` (``data.feature_columns``, typed from the pool), ``image``
+(``data.image_columns``), ``embedding`` (``data.embedding_columns`` and the vectors of
+``data.embedding_file``). The ``features:`` section of al.yaml names the extractor used for
+each kind (defaults: ``tfidf``, ``standard``, ``onehot``, ``pixels``, ``l2``), and
+``features.columns`` one for a single text or image column. An :class:`ExtractorSpec` builds an unfitted
 scikit-learn transformer for the pool's row count; it is fitted on the whole pool
 (no labels) and cached under ``cache/``.
 
@@ -17,8 +19,9 @@ from typing import Any, Callable
 
 from al_cli.registry import Registry, resolve
 
-KINDS = ("text", "numeric", "categorical")
-DEFAULTS = {"text": "tfidf", "numeric": "standard", "categorical": "onehot"}
+KINDS = ("text", "numeric", "categorical", "image", "embedding")
+DEFAULTS = {"text": "tfidf", "numeric": "standard", "categorical": "onehot", "image": "pixels",
+            "embedding": "l2"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class ExtractorSpec:
 
 
 _F = "al_cli.features.builtin:"
+_E = "al_cli.features.embed:"
 
 
 def _builtins() -> dict[str, ExtractorSpec]:
@@ -41,6 +45,14 @@ def _builtins() -> dict[str, ExtractorSpec]:
         ExtractorSpec("tfidf", "text", "TF-IDF of words and word pairs (sublinear tf)", _F + "tfidf"),
         ExtractorSpec("tfidf_all", "text", "TF-IDF keeping terms seen once (discovery default)",
                       _F + "tfidf_all"),
+        ExtractorSpec("minilm", "text", "sentence embeddings, all-MiniLM-L6-v2 (extra: al-cli[embeddings])",
+                      _E + "minilm", ("al_cli.features.embed.SentenceEmbedding",)),
+        ExtractorSpec("pixels", "image", "grey levels at 32x32, then PCA (at most 64 components)",
+                      "al_cli.features.images:pixels", ("al_cli.features.images.ImagePixels",)),
+        ExtractorSpec("l2", "embedding", "each vector scaled to unit length", _E + "l2",
+                      ("al_cli.features.embed.RowNormalizer", "al_cli.features.embed.EmbeddingLookup")),
+        ExtractorSpec("raw", "embedding", "the vectors as they are", _E + "raw",
+                      ("al_cli.features.embed.AsIs", "al_cli.features.embed.EmbeddingLookup")),
         ExtractorSpec("standard", "numeric", "median imputation, then standard scaling", _F + "standard"),
         ExtractorSpec("onehot", "categorical", "one-hot, up to 50 categories per column", _F + "onehot"),
     ]

@@ -5,6 +5,7 @@ whole pool (no labels); cached by :mod:`al_cli.features.cache`."""
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -40,39 +41,83 @@ def split_columns(df: pd.DataFrame, cfg: Config) -> tuple[list[str], list[str], 
 
 
 # transformer names inside the ColumnTransformer, by column kind (kept from al 0.1.0:
-# fitted transformers in saved models are looked up by them)
+# fitted transformers in saved models are looked up by them). A column with its own
+# extractor (features.columns) and each image column is a part of its own: 'text:COL',
+# 'image:COL'; embedding columns are 'embed', the embedding file 'embedfile'.
 PART_NAMES = {"text": "text", "numeric": "num", "categorical": "cat"}
 
 
-def build_transformer(df: pd.DataFrame, cfg: Config) -> ColumnTransformer:
+def _with_cache_dir(est, cache_dir) -> None:
+    """Tell the parts that keep a cache of their own (sentence embeddings) where it is."""
+    for step in (s for _, s in getattr(est, "steps", [])) if hasattr(est, "steps") else [est]:
+        if cache_dir is not None and "cache_dir" in step.get_params(deep=False):
+            step.set_params(cache_dir=str(Path(cache_dir).resolve()))
+
+
+def build_transformer(df: pd.DataFrame, cfg: Config, root: Path | None = None,
+                      cache_dir: Path | None = None) -> ColumnTransformer:
+    from sklearn.pipeline import Pipeline
+
+    from al_cli.features.embed import ID_COLUMN, EmbeddingLookup
+
     text, numeric, categorical = split_columns(df, cfg)
+    own = cfg.features.columns
     parts = []
-    for kind, cols in (("text", text), ("numeric", numeric), ("categorical", categorical)):
-        if cols:
-            ext = EXTRACTORS.get(getattr(cfg.features, kind))
-            parts.append((PART_NAMES[kind], ext.make(len(df)), cols))
+
+    def add(name: str, extractor: str, cols: list[str]) -> None:
+        est = EXTRACTORS.get(extractor).make(len(df))
+        _with_cache_dir(est, cache_dir)
+        parts.append((name, est, cols))
+
+    shared = [c for c in text if c not in own]
+    if shared:
+        add(PART_NAMES["text"], cfg.features.text, shared)
+    for c in text:
+        if c in own:
+            add(f"text:{c}", own[c], [c])
+    if numeric:
+        add(PART_NAMES["numeric"], cfg.features.numeric, numeric)
+    if categorical:
+        add(PART_NAMES["categorical"], cfg.features.categorical, categorical)
+    for c in cfg.data.image_columns:
+        add(f"image:{c}", own.get(c, cfg.features.image), [c])
+    if cfg.data.embedding_columns:
+        add("embed", cfg.features.embedding, list(cfg.data.embedding_columns))
+    if cfg.data.embedding_file:
+        path = (Path(root) if root is not None else Path.cwd()) / cfg.data.embedding_file
+        after = EXTRACTORS.get(cfg.features.embedding).make(len(df))
+        lookup = EmbeddingLookup(path=str(path.resolve()), id_column=cfg.data.id_column)
+        parts.append(("embedfile", Pipeline([("lookup", lookup), ("vectors", after)]), [ID_COLUMN]))
     if not parts:
         raise DataError("al.yaml: no text_columns and no feature_columns: nothing to learn from")
     return ColumnTransformer(parts, sparse_threshold=0.3 if text else 0.0)
 
 
-def _kinds(tr: ColumnTransformer) -> tuple[list[str], list[str], list[str]]:
-    """(text, numeric, categorical) columns as the fitted transformer saw them."""
-    got = {"text": [], "num": [], "cat": []}
+def _kinds(tr: ColumnTransformer) -> dict[str, list[str]]:
+    """Columns by kind as the fitted transformer saw them: text, numeric, categorical,
+    image, embedding; 'id' holds the id column when the embedding file is used."""
+    got: dict[str, list[str]] = {"text": [], "numeric": [], "categorical": [], "image": [], "embedding": [],
+                                 "id": []}
+    names = {"text": "text", "num": "numeric", "cat": "categorical", "embed": "embedding", "embedfile": "id"}
     for name, _, cols in tr.transformers:
-        if name in got:
-            got[name] = list(cols)
-    return got["text"], got["num"], got["cat"]
+        kind = names.get(name) or name.split(":", 1)[0]
+        if kind in got:
+            got[kind] += list(cols)
+    return got
 
 
-def _prepare(df: pd.DataFrame, text: list[str], numeric: list[str], categorical: list[str],
-             source: str) -> pd.DataFrame:
-    cols = list(dict.fromkeys([*text, *numeric, *categorical]))
+def _prepare(df: pd.DataFrame, kinds: dict[str, list[str]], source: str, *, ids=None,
+             id_column: str | None = None) -> pd.DataFrame:
+    from al_cli.features.embed import ID_COLUMN
+    from al_cli.features.images import resolve
+
+    text, numeric, categorical = kinds["text"], kinds["numeric"], kinds["categorical"]
+    cols = list(dict.fromkeys([*text, *numeric, *categorical, *kinds["image"], *kinds["embedding"]]))
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise DataError(f"{source}: column '{missing[0]}' not found")
     out = df[cols].copy()
-    for c in numeric:  # a column learned as numeric must stay numeric (new rows, validation file)
+    for c in [*numeric, *kinds["embedding"]]:  # learned as numeric: must stay numeric (new rows, validation)
         if not pd.api.types.is_numeric_dtype(out[c]) or pd.api.types.is_bool_dtype(out[c]):
             raw = out[c]
             conv = pd.to_numeric(raw, errors="coerce")
@@ -84,15 +129,30 @@ def _prepare(df: pd.DataFrame, text: list[str], numeric: list[str], categorical:
             out[c] = conv.astype(float)
     for c in categorical:  # mixed types break the one-hot encoder; categories are strings
         out[c] = out[c].map(lambda v: v if pd.isna(v) else str(v)).astype(object)
+    if kinds["image"]:
+        src = Path(source)
+        base = src.parent if src.is_file() else Path.cwd()
+        for c in kinds["image"]:
+            out[c] = resolve(out[c], base)
+    if kinds["id"]:
+        if ids is None:
+            if id_column is None or id_column not in df.columns:
+                raise DataError(f"{source}: column '{id_column}' not found: rows are matched to the "
+                                "embedding file by id")
+            from al_cli.data import normalise_ids
+
+            ids = normalise_ids(df[id_column])
+        out[ID_COLUMN] = np.asarray(ids, dtype=object)
     return out
 
 
-def fit_transform(df: pd.DataFrame, cfg: Config, source: str = "pool"):
-    tr = build_transformer(df, cfg)
+def fit_transform(df: pd.DataFrame, cfg: Config, source: str = "pool", *, ids=None, root: Path | None = None,
+                  cache_dir: Path | None = None):
+    tr = build_transformer(df, cfg, root, cache_dir)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            X = tr.fit_transform(_prepare(df, *split_columns(df, cfg), source))
+            X = tr.fit_transform(_prepare(df, _kinds(tr), source, ids=ids, id_column=cfg.data.id_column))
         except ValueError as exc:
             if "empty vocabulary" in str(exc):
                 raise DataError(
@@ -102,10 +162,14 @@ def fit_transform(df: pd.DataFrame, cfg: Config, source: str = "pool"):
     return tr, _finish(X)
 
 
-def transform(tr: ColumnTransformer, df: pd.DataFrame, cfg: Config, source: str = "data"):
+def transform(tr: ColumnTransformer, df: pd.DataFrame, cfg: Config | None = None, source: str = "data"):
+    id_column = cfg.data.id_column if cfg is not None else None
+    for name, est, _ in tr.transformers:
+        if name == "embedfile":  # the id column the vectors were matched by
+            id_column = est.steps[0][1].id_column
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return _finish(tr.transform(_prepare(df, *_kinds(tr), source)))
+        return _finish(tr.transform(_prepare(df, _kinds(tr), source, id_column=id_column)))
 
 
 def _finish(X):

@@ -34,6 +34,9 @@ def feature_info(transformer, n_features: int) -> tuple[list[str], np.ndarray]:
                 got = [str(t) for t in last.get_feature_names_out()]
             elif hasattr(last, "categories_"):
                 got = [f"{c}={v}" for c, cats in zip(cols, last.categories_) for v in cats]
+            elif ":" in name or name in ("embed", "embedfile"):  # vectors: image PCA, embeddings
+                got = [f"{cols[0] if len(cols) == 1 and name != 'embedfile' else name}:{t}"
+                       for t in last.get_feature_names_out()]
             else:
                 got = [str(c) for c in cols]
         except (AttributeError, ValueError, TypeError):

@@ -13,7 +13,8 @@ def read_pool(proj):
     """(frame, ids) of the pool al.yaml names; warns when known rows changed."""
     cfg = proj.config
     path = proj.pool_path
-    df, ids = data_mod.read_pool(path, cfg.data.id_column, [*cfg.data.text_columns, *cfg.data.feature_columns])
+    df, ids = data_mod.read_pool(path, cfg.data.id_column, [*cfg.data.text_columns, *cfg.data.feature_columns,
+                                                               *cfg.data.image_columns, *cfg.data.embedding_columns])
     check_known_rows(proj, df, path)
     return df, ids
 
