@@ -48,15 +48,35 @@ def reset() -> None:
     err = _Console(file=sys.stderr, highlight=False, soft_wrap=True, no_color=not _color())
 
 
-@contextlib.contextmanager
-def progress_bar(total: int, what: str):
-    """A transient bar on stderr (installed by the CLI only when stderr is a terminal)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+_BARS: list = []  # the one rich Progress on screen; a step inside a step adds a line to it
 
-    with Progress(TextColumn(printable(what)), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err, transient=True) as bar:
-        task = bar.add_task(what, total=total)
-        yield lambda k: bar.advance(task, k)
+
+@contextlib.contextmanager
+def progress_bar(total: int | None, what: str):
+    """A transient bar on stderr (installed by the CLI only when stderr is a terminal);
+    ``total`` None: a step of unknown length, shown with the time spent. A bar opened
+    while another is shown becomes a second line of the same display."""
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    label = printable(what)
+    if _BARS:
+        bar = _BARS[-1]
+        task = bar.add_task(label, total=total)
+        try:
+            yield lambda k: bar.advance(task, k)
+        finally:
+            bar.remove_task(task)
+        return
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TimeRemainingColumn(), console=err, transient=True)
+    with bar:
+        _BARS.append(bar)
+        try:
+            task = bar.add_task(label, total=total)
+            yield lambda k: bar.advance(task, k)
+        finally:
+            _BARS.pop()
 
 
 def message(level: str, msg: str) -> None:

@@ -89,3 +89,15 @@ def progress(total: int, what: str) -> Iterator[Advance]:
         return
     with factory(total, what) as advance:
         yield advance
+
+
+@contextlib.contextmanager
+def busy(what: str, when: bool = True) -> Iterator[None]:
+    """A step of unknown length (reading a big file, k-means): a moving bar with the time
+    spent, on a terminal only, and only ``when`` the step is big enough to be felt."""
+    factory = _progress.get()
+    if factory is None or not when:
+        yield
+        return
+    with factory(None, what):
+        yield

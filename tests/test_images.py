@@ -211,3 +211,27 @@ def test_simulate_replays_an_image_set(tmp_path, cli):
     assert got["full_data"]["accuracy"] >= 0.9
     r = cli("simulate", tmp_path / "labeled.csv", "--image-column", "picture", "--out", tmp_path / "s2")
     assert r.code == 1 and "'picture'" in r.stderr
+
+
+def test_progress_shows_on_a_terminal_only(tmp_path):
+    """A step that takes time (reading the images) shows a bar on a PTY; nothing of it
+    reaches a pipe, nor a terminal when --json is asked for."""
+    import subprocess
+
+    proj = _project(tmp_path, 12)
+    env = {**os.environ, "TERM": "xterm"}
+    child = pexpect.spawn(sys.executable, ["-m", "al_cli", "seed", "-p", str(proj), "--size", "4"], env=env,
+                          dimensions=(24, 100), encoding="utf-8", timeout=60)
+    child.expect(pexpect.EOF)
+    assert "reading 12 images" in child.before and "queued 4 rows" in child.before
+    child.close()
+    piped = subprocess.run([sys.executable, "-m", "al_cli", "seed", "-p", str(proj), "--size", "4", "--force"],
+                           capture_output=True, text=True, env=env, timeout=120)
+    assert piped.returncode == 0 and "queued 4 rows" in piped.stdout
+    assert "reading" not in piped.stderr + piped.stdout and "\x1b" not in piped.stderr
+    (proj / "cache" / "features.json").unlink()  # the images are read again
+    child = pexpect.spawn(sys.executable, ["-m", "al_cli", "seed", "-p", str(proj), "--size", "4", "--force",
+                                           "--json"], env=env, dimensions=(24, 100), encoding="utf-8", timeout=60)
+    child.expect(pexpect.EOF)
+    assert "reading" not in child.before and '"strategy"' in child.before
+    child.close()

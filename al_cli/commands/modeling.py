@@ -26,10 +26,18 @@ def model_matrix(snap: Snapshot, bundle: dict[str, Any]):
     return transform(bundle["transformer"], df, snap.cfg, str(snap.proj.pool_path))
 
 
+PROGRESS_ROWS = 100_000  # fewer rows than this are scored too fast for a bar
+
+
 def predict_proba_chunked(bundle: dict[str, Any], X) -> np.ndarray:
+    from al_cli.report import progress
+
     out = []
-    for start in range(0, X.shape[0], SCORE_CHUNK):
-        out.append(predict_proba(bundle["model_name"], bundle["estimator"], X[start:start + SCORE_CHUNK]))
+    n = X.shape[0]
+    with progress(n if n >= PROGRESS_ROWS else 0, f"predicting {n:,} rows") as advance:
+        for start in range(0, n, SCORE_CHUNK):
+            out.append(predict_proba(bundle["model_name"], bundle["estimator"], X[start:start + SCORE_CHUNK]))
+            advance(min(SCORE_CHUNK, n - start))
     if not out:
         return np.zeros((0, len(bundle["classes"])))
     return np.vstack(out)

@@ -51,7 +51,9 @@ def score(proj: Project) -> ScoreResult:
         out[f"p_{c}"] = quantise(proba[:, j])
     out["model_version"] = version
     key = state_key(snap)
-    with proj.lock():
+    from al_cli.report import busy
+
+    with proj.lock(), busy(f"writing {proj.scores_path.name}", len(out) >= 100_000):
         atomic_write_csv(proj.scores_path, out)
         atomic_write_json(proj.cache_dir / SCORES_MANIFEST,
                           {"format": SCORES_FORMAT, "key": key, "model_version": version,

@@ -25,6 +25,7 @@ from al_cli.store import atomic_write_json, now_iso, safeio, sha256_file
 from al_cli.store.atomic import atomic_target
 from al_cli.store.pool import read_pool
 
+BIG_FILE = 20 << 20  # a pool file this large takes seconds to read: progress is shown on a terminal
 CACHE_FORMAT = 2  # 1: features.joblib (a pickle, al 0.1.0), never loaded any more
 FILES = {"X": "features.npz", "ids": "ids.json", "transformer": "transformer.skops"}
 
@@ -57,9 +58,13 @@ def load_features(proj) -> PoolFeatures:
                 _memo_put(manifest_file, stamp, pf)
                 return pf
     from al_cli.features.transform import fit_transform
+    from al_cli.report import busy
 
-    df, ids = read_pool(proj)
-    tr, X = fit_transform(df, cfg, str(path), ids=ids, root=proj.root, cache_dir=proj.cache_dir)
+    big = path.stat().st_size >= BIG_FILE
+    with busy(f"reading {path.name}", big):
+        df, ids = read_pool(proj)
+    with busy(f"building features of {len(df):,} rows", big):
+        tr, X = fit_transform(df, cfg, str(path), ids=ids, root=proj.root, cache_dir=proj.cache_dir)
     key = data_mod.row_digest(df)[:16] + feature_config_key(cfg)
     ids_arr = ids.to_numpy(dtype=object)
     try:

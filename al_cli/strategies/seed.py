@@ -57,8 +57,11 @@ def kmeans_seed(X, n: int, rng: np.random.Generator, available=None) -> np.ndarr
     if n >= m:
         return pos[rng.permutation(m)]
     rows = None if m == X.shape[0] else pos
-    km, _ = _fit_kmeans(X, n, rng, rows=rows)
-    labels, d2 = nearest_centre(X, km.cluster_centers_, rows=rows)
+    from al_cli.report import busy
+
+    with busy(f"k-means: {n:,} centres over {m:,} rows", m >= 50_000):
+        km, _ = _fit_kmeans(X, n, rng, rows=rows)
+        labels, d2 = nearest_centre(X, km.cluster_centers_, rows=rows)
     # Nearest member of each cluster: sort by (label, distance), first of each label.
     order = np.lexsort((d2, labels))
     lab_sorted = labels[order]
