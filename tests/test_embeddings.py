@@ -227,3 +227,19 @@ def test_minilm_features_end_to_end(tmp_path, cli):
     with np.load(shards[0], allow_pickle=False) as z:
         assert z["vectors"].shape == (10, 384)
         assert np.allclose(np.linalg.norm(z["vectors"], axis=1), 1.0, atol=1e-4)
+
+
+def test_a_saved_transform_of_own_vectors_applies_to_new_data(tmp_path, cli):
+    """evaluate and predict transform other files with the model's own saved transform."""
+    ids, labels, E = _pool(tmp_path)
+    np.savez(tmp_path / "emb.npz", ids=np.asarray(ids, dtype=str), embeddings=E)
+    pd.DataFrame({"id": ids[:10], "note": "v", "label": labels[:10]}).to_csv(tmp_path / "val.csv", index=False)
+    assert cli("init", tmp_path / "p", "--data", tmp_path / "pool.csv", "--id-column", "id", "--feature-columns",
+               "", "--embedding-file", tmp_path / "emb.npz", "--labels", "a,b", "--validation",
+               tmp_path / "val.csv").code == 0
+    _loop(cli, tmp_path / "p", tmp_path)
+    r = cli("evaluate", "-p", tmp_path / "p", "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["accuracy"] == 1.0
+    r = cli("predict", "-p", tmp_path / "p", "--data", tmp_path / "val.csv", "-o", tmp_path / "v.csv")
+    assert r.code == 0, r.stderr

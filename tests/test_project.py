@@ -70,15 +70,17 @@ def test_log_is_append_only_and_effective_labels_follow_the_latest(tmp_path_fact
     p = Project(tmp_path_factory.mktemp("log"))
     expected: dict[tuple[str, str], str | None] = {}
     order: list[tuple[str, str]] = []
+    previous: dict[tuple[str, str], str] = {}  # the annotator's previous row for the id
     before = b""
     for i, lab, ann, status in events:
         p.append_labels([_row(i, lab, ann, status)])
         now = p.labels_path.read_bytes()
         assert now.startswith(before)  # never rewritten, only grows
         before = now
-        if status == "skipped":
-            continue
         key = (f"r{i:03d}", ann)
+        prev, previous[key] = previous.get(key), status
+        if status == "skipped" or (status == "retracted" and prev == "skipped"):
+            continue  # an undo of a skip leaves the earlier answer standing (docs: labels.csv)
         expected[key] = lab if status == "labeled" else None
         if key in order:
             order.remove(key)

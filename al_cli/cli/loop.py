@@ -358,8 +358,12 @@ def score(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> Non
     if json_out:
         con.print_json(api.as_dict(res))
         return
-    con.line(f"scored {res.n_scored} rows with model {res.model_version:04d} -> {res.path} "
-             f"(mean entropy {res.mean_entropy:.3f}; features {'from cache' if res.features_cached else 'built'})")
+    if res.incremental:
+        con.line(f"scored {res.n_new} new row(s) with model {res.model_version:04d}, kept "
+                 f"{res.n_scored - res.n_new} from the last score -> {res.path} ({res.n_scored} rows)")
+    else:
+        con.line(f"scored {res.n_scored} rows with model {res.model_version:04d} -> {res.path} "
+                 f"(mean entropy {res.mean_entropy:.3f}; features {'from cache' if res.features_cached else 'built'})")
     con.line(f"  predicted: {counts(res.predicted_counts)}")
     hint(proj.root, "query")
 

@@ -60,8 +60,10 @@ def load_version(snap: Snapshot, version: int | None) -> tuple[int, dict[str, An
 def needed_columns(bundle: dict[str, Any]) -> list[str]:
     tr = bundle["transformer"]
     cols: list[str] = []
-    for name, _, c in getattr(tr, "transformers", []):
-        if name != "remainder" and isinstance(c, (list, tuple)):
+    for name, est, c in getattr(tr, "transformers", []):
+        if name == "embedfile":  # vectors matched by id: the id column is what the file needs
+            cols.append(str(est.steps[0][1].id_column))
+        elif name != "remainder" and isinstance(c, (list, tuple)):
             cols.extend(str(x) for x in c)
     return list(dict.fromkeys(cols))
 

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from al_cli.commands.scoring import SCORES_MANIFEST, PoolScorer, quantise, state_key, written_columns
+from al_cli.commands.scoring import (
+    SCORES_BINARY,
+    SCORES_MANIFEST,
+    PoolScorer,
+    quantise,
+    read_binary,
+    state_key,
+    written_columns,
+)
 from al_cli.commands.snapshot import Snapshot
 from al_cli.errors import ProjectError
-from al_cli.store import Project, atomic_write_csv, atomic_write_json, now_iso
+from al_cli.store import Project, atomic_write_csv, atomic_write_json, now_iso, sha256_file
+from al_cli.store.atomic import atomic_target, csv_text
 from al_cli.strategies.registry import UNCERTAINTY_COLUMNS
 
 SCORES_FORMAT = 1
@@ -25,14 +35,12 @@ class ScoreResult:
     predicted_counts: dict[str, int]
     mean_entropy: float
     extra_scores: list[str] = field(default_factory=list)
+    n_new: int = 0                # rows scored by this call (all of them unless incremental)
+    incremental: bool = False     # only rows appended to the pool were scored; the rest kept
 
 
-def score(proj: Project) -> ScoreResult:
-    snap = Snapshot(proj)
+def _frame(snap: Snapshot, rows: np.ndarray, extra: list[str]) -> pd.DataFrame:
     version, bundle, _ = snap.model
-    rows = np.flatnonzero(snap.available)
-    if len(rows) == 0:
-        raise ProjectError("every pool row is labeled: nothing left to score")
     scorer = PoolScorer(snap, rows)
     proba = scorer.proba
     classes = np.asarray(bundle["classes"], dtype=object)
@@ -42,22 +50,89 @@ def score(proj: Project) -> ScoreResult:
         "predicted": classes[top],
         "confidence": quantise(proba[np.arange(len(rows)), top]),
     })
-    for name in UNCERTAINTY_COLUMNS:
-        out[name] = scorer.score(name)
-    extra = written_columns(snap)
-    for name in extra:
+    for name in (*UNCERTAINTY_COLUMNS, *extra):
         out[name] = scorer.score(name)
     for j, c in enumerate(classes):
         out[f"p_{c}"] = quantise(proba[:, j])
     out["model_version"] = version
-    key = state_key(snap)
+    return out
+
+
+def _kept_rows(proj: Project, man: dict | None, base: str, columns: list[str], n_rows: int) -> int | None:
+    """How many pool rows the current scores.csv covers when it can be kept and only the rows
+    appended since scored: same model, labels, settings and excluded rows, fewer pool rows,
+    and the file exactly as written (size and SHA-256)."""
+    if not isinstance(man, dict) or man.get("base") != base or man.get("columns") != columns:
+        return None
+    old_n, ident = man.get("n_rows"), man.get("file")
+    if not isinstance(old_n, int) or not 0 < old_n < n_rows or not isinstance(ident, dict):
+        return None
+    try:
+        if proj.scores_path.stat().st_size != ident.get("size") or sha256_file(proj.scores_path) != ident.get("sha256"):
+            return None
+    except OSError:
+        return None
+    return old_n
+
+
+def _write_binary(proj: Project, out: pd.DataFrame, rows: np.ndarray, columns: list[str],
+                  append: bool) -> dict | None:
+    """cache/scores.npz: the pool position of each row of scores.csv and its score columns,
+    for 'al query' to load in milliseconds instead of parsing the CSV. Appended to when
+    scores.csv was; None (and no file) when it cannot be written."""
+    path = proj.cache_dir / SCORES_BINARY
+    arrays = {"rows": np.asarray(rows, dtype=np.int64),
+              **{f"s_{c}": out[c].to_numpy(dtype=np.float64) for c in columns}}
+    if append:
+        old = read_binary(proj, None)
+        if old is None:
+            path.unlink(missing_ok=True)
+            return None
+        arrays = {k: np.concatenate([old[k], v]) for k, v in arrays.items()}
+    try:
+        with atomic_target(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **arrays)
+            return {"file": SCORES_BINARY, "sha256": sha256_file(tmp), "n": int(len(arrays["rows"]))}
+    except OSError:
+        return None
+
+
+def score(proj: Project) -> ScoreResult:
+    snap = Snapshot(proj)
+    version, bundle, _ = snap.model
+    available = snap.available
+    if not available.any():
+        raise ProjectError("every pool row is labeled: nothing left to score")
+    extra = written_columns(snap)
+    columns = [*UNCERTAINTY_COLUMNS, *extra]
+    key, base = state_key(snap), state_key(snap, rows=False)
+    man_path = proj.cache_dir / SCORES_MANIFEST
+    man = proj.read_json(man_path, default=None) if man_path.exists() else None
+    kept = _kept_rows(proj, man, base, columns, snap.features.n_rows)
+    rows = np.flatnonzero(available) if kept is None else kept + np.flatnonzero(available[kept:])
+    out = _frame(snap, rows, extra)
     from al_cli.report import busy
 
     with proj.lock(), busy(f"writing {proj.scores_path.name}", len(out) >= 100_000):
-        atomic_write_csv(proj.scores_path, out)
-        atomic_write_json(proj.cache_dir / SCORES_MANIFEST,
-                          {"format": SCORES_FORMAT, "key": key, "model_version": version,
-                           "columns": [*UNCERTAINTY_COLUMNS, *extra], "created": now_iso()})
+        if kept is None:
+            atomic_write_csv(proj.scores_path, out)
+            n_total = len(out)
+        else:  # the rows already there, byte for byte, then the new ones
+            body = csv_text(out).split("\n", 1)[1] if len(out) else ""
+            with atomic_target(proj.scores_path) as tmp:
+                with open(proj.scores_path, "rb") as src, open(tmp, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                    dst.write(body.encode("utf-8"))
+            n_total = int(man.get("n_scored", 0)) + len(out)
+        binary = _write_binary(proj, out, rows, columns, kept is not None)
+        atomic_write_json(man_path, {
+            "format": SCORES_FORMAT, "key": key, "model_version": version, "columns": columns,
+            "created": now_iso(), "base": base, "n_rows": snap.features.n_rows, "n_scored": n_total,
+            "file": {"size": proj.scores_path.stat().st_size, "sha256": sha256_file(proj.scores_path)},
+            "binary": binary})
     pred = pd.Series(out["predicted"]).value_counts()
-    return ScoreResult(version, len(rows), str(proj.scores_path), snap.features.cached,
-                       {str(k): int(v) for k, v in pred.items()}, float(out["entropy"].mean()), extra)
+    return ScoreResult(version, n_total, str(proj.scores_path), snap.features.cached,
+                       {str(k): int(v) for k, v in pred.items()},
+                       float(out["entropy"].mean()) if len(out) else float("nan"), extra, len(out),
+                       kept is not None)

@@ -28,20 +28,29 @@ from al_cli.strategies.registry import STRATEGIES, UNCERTAINTY_COLUMNS, ScoreCon
 DECIMALS = 6
 DENSE_LIMIT = 2_000  # columns up to which sparse features are densified for a dense-only score
 SCORES_MANIFEST = "scores.json"
+SCORES_BINARY = "scores.npz"  # scores.csv's score columns by pool position, for al query
 
 
 def quantise(values: np.ndarray) -> np.ndarray:
     return np.round(np.asarray(values, dtype=float), DECIMALS)
 
 
-def state_key(snap: Snapshot) -> str:
-    """What the scores of this project state depend on (model, labels, settings, pool rows)."""
+def state_key(snap: Snapshot, *, rows: bool = True) -> str:
+    """What the scores of this project state depend on (model, labels, settings, pool rows).
+    ``rows=False``: the same but for the rows appended since (the rows the scores of the
+    earlier rows do not depend on), with the rows that may not be scored (labeled, audit,
+    validation, recall sample) instead: what must hold to score only the new rows."""
     pos, y, _, _ = snap.training
     body = {"model_version": snap.latest_version, "n_labeled": len(snap.labels),
             "random_state": snap.cfg.random_state, "committee_size": snap.cfg.strategy.committee_size,
             "model": [snap.cfg.model.name, snap.cfg.model.class_weight, snap.cfg.model.params],
             "training": hashlib.sha256("\n".join(f"{p}\t{lab}" for p, lab in zip(pos, y)).encode()).hexdigest(),
             "n_rows": snap.features.n_rows, "pool": snap.features.key}
+    if not rows:
+        del body["n_rows"]
+        excluded = sorted(map(str, snap.labeled_ids | snap.audit_set | snap.validation_ids
+                              | set(snap.recall_sample_ids)))
+        body["excluded"] = hashlib.sha256("\n".join(excluded).encode()).hexdigest()
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
@@ -108,15 +117,53 @@ class PoolScorer:
         return quantise(out)
 
 
+def read_binary(proj, man: dict | None) -> dict[str, np.ndarray] | None:
+    """cache/scores.npz as written by al score (checked against ``man`` when given, else
+    against scores.json), or None."""
+    if man is None:
+        man_path = proj.cache_dir / SCORES_MANIFEST
+        man = proj.read_json(man_path, default=None) if man_path.exists() else None
+    meta = man.get("binary") if isinstance(man, dict) else None
+    path = proj.cache_dir / SCORES_BINARY
+    if not isinstance(meta, dict) or not path.exists():
+        return None
+    try:
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+            return None
+        import io
+
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            out = {k: z[k] for k in z.files}
+    except (OSError, ValueError):
+        return None
+    return out if "rows" in out and all(len(v) == len(out["rows"]) for v in out.values()) else None
+
+
 def cached_scores(snap: Snapshot, name: str, available: np.ndarray) -> np.ndarray | None:
-    """Scores of ``name`` over the pool from scores.csv, when it is from this state."""
+    """Scores of ``name`` over the pool from scores.csv (its binary twin cache/scores.npz
+    when that is there), when it is from this state."""
     proj = snap.proj
     man_path = proj.cache_dir / SCORES_MANIFEST
+    man = proj.read_json(man_path, default=None) if man_path.exists() else None
+    if isinstance(man, dict) and man.get("key") == state_key(snap) and proj.scores_path.exists():
+        binary = read_binary(proj, man)
+        if binary is not None and f"s_{name}" in binary:
+            rows = binary["rows"]
+            if rows.size and (rows.min() < 0 or rows.max() >= snap.features.n_rows):
+                binary = None
+            else:
+                covered = np.zeros(snap.features.n_rows, dtype=bool)
+                covered[rows] = True
+                if not (available & ~covered).any():
+                    out = np.zeros(snap.features.n_rows)
+                    out[rows] = binary[f"s_{name}"]
+                    out[~available] = 0.0
+                    return out
     sc = proj.read_csv(proj.scores_path)
     if sc is None:
         info("no scores.csv yet; scoring the pool now")
         return None
-    man = proj.read_json(man_path, default=None) if man_path.exists() else None
     if not isinstance(man, dict) or man.get("key") != state_key(snap):
         if "model_version" in sc.columns and len(sc) and sc["model_version"].iloc[0] != snap.latest_version:
             info(f"scores.csv is from model {sc['model_version'].iloc[0]}, the latest is "

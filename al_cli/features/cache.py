@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from al_cli.errors import AlError, DataError
-from al_cli.features.keys import PoolFeatures, feature_config_key, feature_stamp
+from al_cli.features.keys import PoolFeatures, feature_config_key, feature_settings, feature_stamp
 from al_cli.report import warn
 from al_cli.store import atomic_write_json, now_iso, safeio, sha256_file
 from al_cli.store.atomic import atomic_target
@@ -57,6 +57,11 @@ def load_features(proj) -> PoolFeatures:
             if pf is not None:
                 _memo_put(manifest_file, stamp, pf)
                 return pf
+        elif man.get("format") == CACHE_FORMAT and man.get("settings") == feature_settings(proj):
+            grown = _grown(proj, man, stamp, trusted_types(cfg))
+            if grown is not None:
+                return grown
+    from al_cli.features.grow import file_identity
     from al_cli.features.transform import fit_transform
     from al_cli.report import busy
 
@@ -68,11 +73,34 @@ def load_features(proj) -> PoolFeatures:
     key = data_mod.row_digest(df)[:16] + feature_config_key(cfg)
     ids_arr = ids.to_numpy(dtype=object)
     try:
-        _save(proj.cache_dir, manifest_file, stamp, ids_arr, X, tr, key, len(df))
+        extra = {"settings": feature_settings(proj), "fitted_rows": len(df), "file": file_identity(path)}
+        _save(proj.cache_dir, manifest_file, stamp, ids_arr, X, tr, key, len(df), extra)
         _memo_put(manifest_file, stamp, PoolFeatures(ids_arr, X, tr, key, len(df), cached=True))
     except OSError as exc:
         warn(f"{proj.cache_dir}: cannot write the feature cache ({exc.strerror or exc}); continuing without it")
     return PoolFeatures(ids_arr, X, tr, key, len(df), cached=False)
+
+
+def _grown(proj, man: dict[str, Any], stamp: str, trusted: list[str]) -> PoolFeatures | None:
+    """The cache with the rows appended to the pool file since, featurised on their own
+    (see :mod:`al_cli.features.grow`); None when it must be built again."""
+    from al_cli.features.grow import appended
+
+    pf_old = _load(proj.cache_dir, man, trusted, quiet=True)
+    got = appended(proj, man, feature_settings(proj), pf_old, proj.config)
+    if got is None:
+        return None
+    ids, X, identity, _ = got
+    manifest_file = proj.cache_dir / "features.json"
+    pf = PoolFeatures(ids, X, pf_old.transformer, pf_old.key, len(ids), cached=True)
+    try:
+        extra = {"settings": man["settings"], "fitted_rows": int(man.get("fitted_rows", pf_old.n_rows)),
+                 "file": identity}
+        _save(proj.cache_dir, manifest_file, stamp, ids, X, pf_old.transformer, pf_old.key, len(ids), extra)
+        _memo_put(manifest_file, stamp, pf)
+    except OSError as exc:
+        warn(f"{proj.cache_dir}: cannot write the feature cache ({exc.strerror or exc}); continuing without it")
+    return pf
 
 
 def load_ids(proj) -> np.ndarray | None:
@@ -96,7 +124,8 @@ def load_ids(proj) -> np.ndarray | None:
         return None
 
 
-def _save(folder: Path, manifest_file: Path, stamp: str, ids, X, tr, key: str, n_rows: int) -> None:
+def _save(folder: Path, manifest_file: Path, stamp: str, ids, X, tr, key: str, n_rows: int,
+          extra: dict[str, Any] | None = None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     shas = {}
     with atomic_target(folder / FILES["X"]) as tmp:
@@ -111,13 +140,14 @@ def _save(folder: Path, manifest_file: Path, stamp: str, ids, X, tr, key: str, n
         shas["ids"] = sha256_file(tmp)
     shas["transformer"] = safeio.dump(folder / FILES["transformer"], tr)
     atomic_write_json(manifest_file, {"format": CACHE_FORMAT, "stamp": stamp, "key": key, "n_rows": n_rows,
-                                      "sparse": bool(sp.issparse(X)), "sha256": shas, "created": now_iso()})
+                                      "sparse": bool(sp.issparse(X)), "sha256": shas, "created": now_iso(),
+                                      **(extra or {})})
     legacy = folder / "features.joblib"  # al 0.1.0's pickle: never loaded, gone
     if legacy.exists():
         legacy.unlink()
 
 
-def _load(folder: Path, man: dict[str, Any], trusted: list[str]) -> PoolFeatures | None:
+def _load(folder: Path, man: dict[str, Any], trusted: list[str], quiet: bool = False) -> PoolFeatures | None:
     shas = man.get("sha256")
     if not isinstance(shas, dict):
         return None
@@ -128,7 +158,8 @@ def _load(folder: Path, man: dict[str, Any], trusted: list[str]) -> PoolFeatures
         for part, name in FILES.items():  # read once, checked, then loaded from memory
             data[part] = (folder / name).read_bytes()
             if hashlib.sha256(data[part]).hexdigest() != shas.get(part):
-                warn(f"{folder / name}: does not match features.json (sha256); rebuilding the cache")
+                if not quiet:
+                    warn(f"{folder / name}: does not match features.json (sha256); rebuilding the cache")
                 return None
         if man.get("sparse"):
             X = sp.load_npz(io.BytesIO(data["X"])).tocsr()  # allow_pickle=False inside

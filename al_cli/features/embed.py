@@ -341,6 +341,7 @@ class RowNormalizer(BaseEstimator, TransformerMixin):
     a missing value counts as 0."""
 
     def fit(self, X, y=None):
+        self.n_dims_ = np.asarray(X).shape[1]
         return self
 
     def transform(self, X):
@@ -353,6 +354,7 @@ class AsIs(BaseEstimator, TransformerMixin):
     """The vectors as they are (a missing value counts as 0)."""
 
     def fit(self, X, y=None):
+        self.n_dims_ = np.asarray(X).shape[1]
         return self
 
     def transform(self, X):

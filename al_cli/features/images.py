@@ -69,6 +69,7 @@ class ImagePixels(BaseEstimator, TransformerMixin):
         self.side = side
 
     def fit(self, X, y=None):
+        self.n_pixels_ = self.side * self.side
         return self
 
     def transform(self, X):

@@ -62,15 +62,19 @@ def pool_file_key(path: Path) -> str:
     return f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}|{content_sample(path, st.st_size)}"
 
 
-def feature_stamp(proj) -> str:
-    """What the pool's cached features depend on: the pool file, the feature settings and,
-    when there is one, the embedding file."""
-    stamp = pool_file_key(proj.pool_path) + "|" + feature_config_key(proj.config)
+def feature_settings(proj) -> str:
+    """The feature settings and, when there is one, the embedding file's identity."""
+    out = feature_config_key(proj.config)
     emb = proj.config.data.embedding_file
     if emb:
         path = proj.root / emb
-        stamp += "|" + (pool_file_key(path) if path.exists() else "missing:" + str(path))
-    return stamp
+        out += "|" + (pool_file_key(path) if path.exists() else "missing:" + str(path))
+    return out
+
+
+def feature_stamp(proj) -> str:
+    """What the pool's cached features depend on: the pool file and the settings."""
+    return pool_file_key(proj.pool_path) + "|" + feature_settings(proj)
 
 
 @dataclass
