@@ -72,6 +72,15 @@ class FeaturesConfig:
 
 
 @dataclass
+class ComputeConfig:
+    """Where the pool is scored: here, or on a dask.distributed cluster (issue 12)."""
+
+    backend: str = "local"           # local | dask
+    scheduler: str | None = None     # the scheduler's address, e.g. tcp://10.0.0.5:8786
+    partition_rows: int = 250_000    # rows per partition sent to a worker
+
+
+@dataclass
 class LabelingConfig:
     keys: dict[str, str] = field(default_factory=dict)  # label -> key
     tags: list[str] = field(default_factory=lambda: ["ambiguous", "unsure", "typo"])
@@ -93,6 +102,7 @@ class Config:
     strategy: StrategyConfig = field(default_factory=StrategyConfig)
     labeling: LabelingConfig = field(default_factory=LabelingConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
     batch_size: int = 20
     random_state: int = 0
     schema_version: int = SCHEMA_VERSION
@@ -157,6 +167,7 @@ def from_dict(raw: Any, where: str = "al.yaml") -> Config:
         strategy=_section(raw, "strategy", StrategyConfig, where),
         labeling=_section(raw, "labeling", LabelingConfig, where),
         features=_section(raw, "features", FeaturesConfig, where),
+        compute=_section(raw, "compute", ComputeConfig, where),
         batch_size=raw.get("batch_size", 20),
         random_state=raw.get("random_state", 0),
         schema_version=version,
@@ -231,6 +242,12 @@ def validate(cfg: Config, where: str = "al.yaml") -> None:
         _expect(kind is not None, where, f"features.columns.{col}",
                 "must be one of data.text_columns or data.image_columns")
         _extractor(name, kind, where, f"features.columns.{col}")
+    c = cfg.compute
+    _expect(c.backend in ("local", "dask"), where, "compute.backend", "must be local or dask")
+    _expect(c.scheduler is None or (isinstance(c.scheduler, str) and c.scheduler.strip()), where,
+            "compute.scheduler", "must be an address (tcp://host:8786) or null")
+    _expect(_int(c.partition_rows) and c.partition_rows >= 1, where, "compute.partition_rows",
+            "must be a positive integer")
     d = cfg.data
     _expect(d.embedding_file is None or (isinstance(d.embedding_file, str) and d.embedding_file), where,
             "data.embedding_file", "must be a file path or null")
@@ -313,6 +330,7 @@ HEADER = """\
 #              at random; density: weight by representativeness; cost_column / cost: learned.
 # labeling:    keys (label -> key), tags for notes, show_prediction, overlap between annotators
 #              (overlap_annotators: how many answer each overlap item).
+# compute:     backend local, or dask (scheduler: tcp://host:8786) to score the pool on a cluster.
 # task:        classification, or discovery (find the documents of label 'relevant' first).
 # features:    extractor per column kind: text {text}; numeric {numeric};
 #              categorical {categorical}; image {image}; embedding {embedding};

@@ -32,6 +32,8 @@ from al_cli.cli.common import (
     strategy_names,
 )
 from al_cli.errors import AlError
+
+SchedulerOpt = typer.Option(None, "--scheduler", help="Score on a dask.distributed cluster: the scheduler's address (tcp://host:8786); over compute.scheduler in al.yaml. Needs the extra al-cli[dask].")
 from al_cli.strategies.registry import DIVERSITY, SEED_STRATEGIES
 
 
@@ -349,12 +351,13 @@ def _errors_out(errors: list[dict[str, Any]], source: str) -> None:
 # ----------------------------------------------------------------------------- score
 @app.command(epilog=examples("al score", "al score --json"))
 @handle
-def score(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> None:
+def score(project: Optional[Path] = ProjectOpt, scheduler: Optional[str] = SchedulerOpt,
+          json_out: bool = JsonOpt) -> None:
     """Score every unlabeled row with the latest model into scores.csv."""
     from al_cli import api
 
     proj = open_project(project)
-    res = api.score(proj)
+    res = api.score(proj, scheduler=scheduler)
     if json_out:
         con.print_json(api.as_dict(res))
         return
@@ -388,6 +391,7 @@ def query(
     explain: bool = typer.Option(False, "--explain", help="Say why each row was chosen."),
     adjudicate: bool = typer.Option(False, "--adjudicate", help="Queue the items in conflict that labeling.consensus leaves unresolved, for 'al label --adjudicate' (no model needed; the options above do not apply)."),
     recall_sample: Optional[int] = typer.Option(None, "--recall-sample", min=1, help="Discovery: draw N documents at random from the unread rest into the recall sample (N more when it exists) and queue its unanswered documents in place of the batch; 'al status' and 'al evaluate --stop-at-recall' then test recall on it (no model needed; the options above do not apply)."),
+    scheduler: Optional[str] = SchedulerOpt,
     json_out: bool = JsonOpt,
 ) -> None:
     """Choose the next batch from the scores into queue.csv (replaces the unanswered batch)."""
@@ -421,7 +425,7 @@ def query(
             return
     else:
         res = api.query(proj, size=size, strategy=strategy, diversity=diversity, density=density,
-                        random_fraction=random_fraction, cost_column=cost_column, cost=cost)
+                        random_fraction=random_fraction, cost_column=cost_column, cost=cost, scheduler=scheduler)
     _batch_out(res, json_out, explain, root=proj.root)
 
 

@@ -25,7 +25,8 @@ from al_cli.strategies.spec import QuerySpec
 def query(proj: Project, *, size: int | None = None, strategy: str | None = None,
           diversity: str | None = None, density: float | None = None,
           random_fraction: float | None = None, cost_column: str | None = None,
-          cost: str | None = None, adjudicate: bool = False, recall_sample: int | None = None) -> BatchResult:
+          cost: str | None = None, adjudicate: bool = False, recall_sample: int | None = None,
+          scheduler: str | None = None) -> BatchResult:
     if recall_sample is not None:
         return queue_recall_sample(proj, recall_sample)
     if adjudicate:  # the unresolved conflicts, for an adjudicator (no model needed)
@@ -55,7 +56,6 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
                            f"({int(twins_out.sum())} twin(s)): nothing left to query")
     cost_arr = _cost(snap, spec)  # checked before the (slower) scoring
     version = snap.round
-    scores_all = pool_scores(snap, spec.base, available)
     dens = None
     if spec.density is not None:
         dens = representativeness(pf.X, snap.stream("density", pf.n_rows))
@@ -63,13 +63,19 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
     if spec.diversity == "kcenter":
         tp = snap.training[0]
         reference = tp if len(tp) else None
-    batch = select_batch(
-        scores_all, n, rng=snap.stream("query.select", version, len(snap.labels)), available=available,
-        X=pf.X, diversity=spec.diversity, candidate_factor=cfg.strategy.candidate_factor, density=dens,
-        density_weight=spec.density or 1.0, random_fraction=spec.random_fraction, cost=cost_arr,
-        cost_lambda=cfg.strategy.cost_lambda, reference=reference, name=STRATEGIES.get(spec.base).title,
-        cost_unit="s" if spec.cost_learned and not spec.cost_column else "", groups=groups,
-    )
+
+    def choose(scores_all):
+        return select_batch(
+            scores_all, n, rng=snap.stream("query.select", version, len(snap.labels)), available=available,
+            X=pf.X, diversity=spec.diversity, candidate_factor=cfg.strategy.candidate_factor, density=dens,
+            density_weight=spec.density or 1.0, random_fraction=spec.random_fraction, cost=cost_arr,
+            cost_lambda=cfg.strategy.cost_lambda, reference=reference, name=STRATEGIES.get(spec.base).title,
+            cost_unit="s" if spec.cost_learned and not spec.cost_column else "", groups=groups,
+        )
+
+    batch = _on_cluster(snap, spec, n, available, groups, cost_arr, choose, scheduler)
+    if batch is None:
+        batch = choose(pool_scores(snap, spec.base, available))
     positions = np.asarray(batch.positions, dtype=int)
     label = spec.format()
     q = pd.DataFrame({
@@ -104,6 +110,41 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
     return BatchResult(new_ids + kept["id"].tolist() + held, str(proj.queue_path), label,
                        len(audit_left), pf.cached, explain, replaced=replaced, n_overlap=len(kept),
                        n_recall_sample=len(held) - len(audit_left))
+
+
+def _on_cluster(snap: Snapshot, spec, n: int, available, groups, cost_arr, choose, scheduler):
+    """The batch with the base scores computed on a dask.distributed cluster (see
+    :mod:`al_cli.commands.distributed`); None: score here (no cluster asked for, scores.csv
+    is current, or the score needs more than the probabilities)."""
+    from al_cli.commands import distributed as dist
+    from al_cli.commands.modeling import model_matrix
+    from al_cli.commands.scoring import cached_scores
+    from al_cli.report import info
+
+    where = dist.address(snap.cfg, scheduler)
+    if where is None:
+        return None
+    name = spec.base
+    if not STRATEGIES.get(name).needs:
+        return None  # random: nothing to compute
+    if not dist.runs_on_cluster(name):
+        info(f"{name} needs more than the probabilities: scoring here, not on the cluster")
+        return None
+    _, bundle, _ = snap.model
+    hit = cached_scores(snap, name, available)
+    if hit is not None:
+        return choose(hit)
+    rows = np.arange(snap.features.n_rows)
+    plain = spec.density is None and cost_arr is None and (groups is None or len(np.unique(groups)) == len(groups))
+    with dist.Cluster(snap, bundle, model_matrix(snap, bundle), where, snap.cfg.compute.partition_rows) as c:
+        c.score(rows, [name], with_proba=False)
+        if not plain:  # density, cost or twins: every score is needed to choose
+            scores = np.where(available, c.gathered([name])[1][name], 0.0)
+            return choose(scores)
+        keep = n * (snap.cfg.strategy.candidate_factor if spec.diversity != "none" else 1)
+        batch = choose(c.candidate_scores(name, available, keep))
+        c.settle_random_picks(batch)
+        return batch
 
 
 def _sample_rows(snap: Snapshot) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from al_cli.commands.scoring import (
 )
 from al_cli.commands.snapshot import Snapshot
 from al_cli.errors import ProjectError
+from al_cli.report import info
 from al_cli.store import Project, atomic_write_csv, atomic_write_json, now_iso, sha256_file
 from al_cli.store.atomic import atomic_target, csv_text
 from al_cli.strategies.registry import UNCERTAINTY_COLUMNS
@@ -39,10 +40,28 @@ class ScoreResult:
     incremental: bool = False     # only rows appended to the pool were scored; the rest kept
 
 
-def _frame(snap: Snapshot, rows: np.ndarray, extra: list[str]) -> pd.DataFrame:
+def _frame(snap: Snapshot, rows: np.ndarray, extra: list[str], cluster: str | None = None) -> pd.DataFrame:
     version, bundle, _ = snap.model
+    names = [*UNCERTAINTY_COLUMNS, *extra]
+    if cluster is not None and len(rows):
+        from al_cli.commands import distributed as dist
+
+        if all(dist.runs_on_cluster(n) for n in names):
+            from al_cli.commands.modeling import model_matrix
+
+            with dist.Cluster(snap, bundle, model_matrix(snap, bundle), cluster,
+                              snap.cfg.compute.partition_rows) as c:
+                c.score(rows, names, with_proba=True)
+                proba, scores = c.gathered(names)
+            return _assemble(snap, rows, proba, scores, names, version)
+        info(f"{', '.join(n for n in names if not dist.runs_on_cluster(n))} needs more than the "
+             "probabilities: scoring here, not on the cluster")
     scorer = PoolScorer(snap, rows)
-    proba = scorer.proba
+    return _assemble(snap, rows, scorer.proba, {n: scorer.score(n) for n in names}, names, version)
+
+
+def _assemble(snap: Snapshot, rows, proba, scores: dict, names: list[str], version) -> pd.DataFrame:
+    bundle = snap.model[1]
     classes = np.asarray(bundle["classes"], dtype=object)
     top = proba.argmax(axis=1)
     out = pd.DataFrame({
@@ -50,8 +69,8 @@ def _frame(snap: Snapshot, rows: np.ndarray, extra: list[str]) -> pd.DataFrame:
         "predicted": classes[top],
         "confidence": quantise(proba[np.arange(len(rows)), top]),
     })
-    for name in (*UNCERTAINTY_COLUMNS, *extra):
-        out[name] = scorer.score(name)
+    for name in names:
+        out[name] = scores[name]
     for j, c in enumerate(classes):
         out[f"p_{c}"] = quantise(proba[:, j])
     out["model_version"] = version
@@ -98,8 +117,13 @@ def _write_binary(proj: Project, out: pd.DataFrame, rows: np.ndarray, columns: l
         return None
 
 
-def score(proj: Project) -> ScoreResult:
+def score(proj: Project, scheduler: str | None = None) -> ScoreResult:
+    """Scores the pool into scores.csv; on a dask.distributed cluster with ``scheduler``
+    (or compute.backend: dask)."""
+    from al_cli.commands.distributed import address
+
     snap = Snapshot(proj)
+    cluster = address(snap.cfg, scheduler)
     version, bundle, _ = snap.model
     available = snap.available
     if not available.any():
@@ -111,7 +135,7 @@ def score(proj: Project) -> ScoreResult:
     man = proj.read_json(man_path, default=None) if man_path.exists() else None
     kept = _kept_rows(proj, man, base, columns, snap.features.n_rows)
     rows = np.flatnonzero(available) if kept is None else kept + np.flatnonzero(available[kept:])
-    out = _frame(snap, rows, extra)
+    out = _frame(snap, rows, extra, cluster)
     from al_cli.report import busy
 
     with proj.lock(), busy(f"writing {proj.scores_path.name}", len(out) >= 100_000):

@@ -18,9 +18,38 @@ from al_cli.errors import IntegrityError
 from al_cli.store.atomic import atomic_target, sha256_file
 
 
+# skops lists scikit-learn's estimators when it is imported, by importing every module of
+# scikit-learn, the array-API adapters too: with PyTorch installed (the embeddings extra)
+# that alone imports torch, about a second of every command's start. The adapters hold no
+# estimator, so while skops looks they stand in as empty packages, and are gone after.
+_ADAPTERS = ("torch", "cupy", "dask")
+
+
+def _skops():
+    import sys
+    import types
+
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    stubs = {}
+    for backend in _ADAPTERS:
+        name = f"sklearn.externals.array_api_compat.{backend}"
+        if name not in sys.modules and backend not in sys.modules:
+            stub = types.ModuleType(name)
+            stub.__path__ = []  # a package with nothing to walk into
+            stubs[name] = sys.modules[name] = stub
+    try:
+        import skops.io as sio
+    finally:
+        for name, stub in stubs.items():
+            if sys.modules.get(name) is stub:
+                del sys.modules[name]
+    return sio
+
+
 def dump(path: Path, obj: Any) -> str:
     """Save ``obj`` atomically with skops; returns the sha256 of the file."""
-    import skops.io as sio
+    sio = _skops()
 
     with atomic_target(path) as tmp:
         sio.dump(obj, tmp)
@@ -42,7 +71,7 @@ def read_verified(path: Path, sha256: str | None, what: str) -> bytes:
 def load(path: Path, trusted: Iterable[str], data: bytes | None = None) -> Any:
     """Load a skops file (or its verified ``data``) whose every type is trusted by skops
     itself or in ``trusted``; anything else is refused before a single object is built."""
-    import skops.io as sio
+    sio = _skops()
 
     if data is None:
         data = Path(path).read_bytes()
