@@ -29,14 +29,17 @@ def model_matrix(snap: Snapshot, bundle: dict[str, Any]):
 PROGRESS_ROWS = 100_000  # fewer rows than this are scored too fast for a bar
 
 
-def predict_proba_chunked(bundle: dict[str, Any], X) -> np.ndarray:
+def predict_proba_chunked(bundle: dict[str, Any], X, rows: np.ndarray | None = None) -> np.ndarray:
+    """Probabilities of ``X`` (of its ``rows`` when given, taken a chunk at a time: no copy
+    of the whole selection)."""
     from al_cli.report import progress
 
     out = []
-    n = X.shape[0]
+    n = X.shape[0] if rows is None else len(rows)
     with progress(n if n >= PROGRESS_ROWS else 0, f"predicting {n:,} rows") as advance:
         for start in range(0, n, SCORE_CHUNK):
-            out.append(predict_proba(bundle["model_name"], bundle["estimator"], X[start:start + SCORE_CHUNK]))
+            part = X[start:start + SCORE_CHUNK] if rows is None else X[rows[start:start + SCORE_CHUNK]]
+            out.append(predict_proba(bundle["model_name"], bundle["estimator"], part))
             advance(min(SCORE_CHUNK, n - start))
     if not out:
         return np.zeros((0, len(bundle["classes"])))

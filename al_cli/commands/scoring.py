@@ -79,7 +79,11 @@ class PoolScorer:
     @property
     def proba(self) -> np.ndarray:
         if self._proba is None:
-            self._proba = predict_proba_chunked(self.bundle, self.X[self.rows])
+            X, rows = self.X, self.rows
+            if len(rows) >= 0.5 * X.shape[0]:  # most of the pool: no copy of its rows, chunks of it
+                self._proba = predict_proba_chunked(self.bundle, X, rows)
+            else:
+                self._proba = predict_proba_chunked(self.bundle, X[rows])
         return self._proba
 
     def committee(self) -> list:

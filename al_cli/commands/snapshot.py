@@ -193,7 +193,10 @@ class Snapshot:
         """Rows that may be queued: not labeled, not in the audit sample, the recall sample or
         the validation file."""
         excluded = self.labeled_ids | self.audit_set | self.validation_ids | set(self.recall_sample_ids)
-        return ~pd.Index(self.features.ids).isin(list(excluded))
+        out = np.ones(self.features.n_rows, dtype=bool)
+        pos, _ = self.positions_of(list(excluded))  # the one id index of the pool, built once
+        out[pos] = False
+        return out
 
     @cached_property
     def training(self) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, int]:
