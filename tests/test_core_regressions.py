@@ -228,3 +228,18 @@ def test_retrain_fits_only_when_something_changed(cli, project, tmp_path):
     assert r["model_version"] == 4 and r["refitted"] is True and r["n_labeled"] == 17
     hist = pd.read_csv(project / "history.csv")
     assert (hist["event"] == "retrain").sum() == 4
+
+
+def test_cross_validation_names_the_class_with_one_label(tmp_path, cli):
+    import pandas as pd
+
+    df = pd.DataFrame({"id": [f"r{i}" for i in range(12)], "x": range(12)})
+    df.to_csv(tmp_path / "pool.csv", index=False)
+    labels = ["a"] * 5 + ["b"] * 5 + ["c"] + ["a"]
+    pd.DataFrame({"id": df["id"], "label": labels}).to_csv(tmp_path / "answers.csv", index=False)
+    assert cli("init", tmp_path / "p", "--data", tmp_path / "pool.csv", "--id-column", "id",
+               "--labels", "a,b,c").code == 0
+    assert cli("label", "-p", tmp_path / "p", "--import", tmp_path / "answers.csv").code == 0
+    assert cli("retrain", "-p", tmp_path / "p").code == 0
+    r = cli("evaluate", "-p", tmp_path / "p")
+    assert r.code == 1 and "label 'c' has a single one; every labeled class needs two" in r.stderr

@@ -273,11 +273,12 @@ def out_of_fold(snap: Snapshot, what: str, advice: str) -> tuple[np.ndarray, np.
     pos, y, eff, _ = snap.training
     if len(y) == 0:
         raise ProjectError(f"{what} nothing labeled yet; {advice}")
-    _, counts = np.unique(y, return_counts=True)
+    names, counts = np.unique(y, return_counts=True)
     k = int(min(5, counts.min())) if len(counts) > 1 else 0
     if k < 2:
-        raise ProjectError(f"{what} too few labels per class to cross-validate (two classes with at least "
-                           f"two labels each are needed); {advice}")
+        why = (f"label {names[counts.argmin()]!r} has a single one; every labeled class needs two"
+               if len(counts) > 1 else "two classes with at least two labels each are needed")
+        raise ProjectError(f"{what} too few labels per class to cross-validate ({why}); {advice}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
