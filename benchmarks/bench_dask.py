@@ -78,6 +78,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--partition-rows", type=int, default=250_000)
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--model", default="logistic_regression",
+                    help="retrain with this model first (random_forest: prediction costs more than shipping rows)")
     args = ap.parse_args()
     from distributed import LocalCluster
 
@@ -90,7 +92,10 @@ def main() -> None:
     text = yml.read_text()
     import re
 
-    yml.write_text(re.sub(r"partition_rows: \d+", f"partition_rows: {args.partition_rows}", text))
+    text = re.sub(r"partition_rows: \d+", f"partition_rows: {args.partition_rows}", text)
+    text = re.sub(r"(model:\n  name: )\w+", rf"\g<1>{args.model}", text)
+    yml.write_text(text)
+    al("retrain", "-p", str(proj))
     results = {"local": measure(proj, [], args.repeats)}
     for workers in (1, 2):
         with LocalCluster(n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
@@ -98,12 +103,12 @@ def main() -> None:
             results[f"{workers} worker(s)"] = measure(proj, ["--scheduler", cluster.scheduler_address],
                                                       args.repeats)
     same = all(r["queue"] == results["local"]["queue"] for r in results.values())
-    print(f"\n{args.rows:,} x {args.cols}, partitions of {args.partition_rows:,} rows, median of {args.repeats}; "
+    print(f"\nmodel {args.model}; {args.rows:,} x {args.cols}, partitions of {args.partition_rows:,} rows, median of {args.repeats}; "
           f"every queue equals the local one: {same}\n")
     print("| where | al score (s) | al query --size 100 (s) |\n|---|---:|---:|")
     for name, r in results.items():
         print(f"| {name} | {r['score']:.2f} | {r['query']:.2f} |")
-    meta = {"rows": args.rows, "cols": args.cols, "partition_rows": args.partition_rows, "repeats": args.repeats,
+    meta = {"model": args.model, "rows": args.rows, "cols": args.cols, "partition_rows": args.partition_rows, "repeats": args.repeats,
             "same_queue": same, "nproc": os.cpu_count(), "python": platform.python_version(),
             "date": time.strftime("%Y-%m-%d"), "load_avg": os.getloadavg(),
             "results": {k: {"score": v["score"], "query": v["query"]} for k, v in results.items()}}
