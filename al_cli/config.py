@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ import yaml
 from al_cli.errors import ConfigError
 
 SCHEMA_VERSION = 1
+# a dask.distributed scheduler: tcp:// or tls://, a host name, IPv4 or [IPv6], an optional port
+SCHEDULER_RE = re.compile(r"^(tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]]+)(:\d{1,5})?$")
 
 MAX_RANDOM_STATE = 2**32 - 1  # numpy's and scikit-learn's seed range
 RESERVED_KEYS = set("suqn?")
@@ -244,8 +247,8 @@ def validate(cfg: Config, where: str = "al.yaml") -> None:
         _extractor(name, kind, where, f"features.columns.{col}")
     c = cfg.compute
     _expect(c.backend in ("local", "dask"), where, "compute.backend", "must be local or dask")
-    _expect(c.scheduler is None or (isinstance(c.scheduler, str) and c.scheduler.strip()), where,
-            "compute.scheduler", "must be an address (tcp://host:8786) or null")
+    _expect(c.scheduler is None or (isinstance(c.scheduler, str) and bool(SCHEDULER_RE.match(c.scheduler.strip()))),
+            where, "compute.scheduler", "must be an address such as tcp://host:8786, or null")
     _expect(_int(c.partition_rows) and c.partition_rows >= 1, where, "compute.partition_rows",
             "must be a positive integer")
     d = cfg.data

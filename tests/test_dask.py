@@ -86,3 +86,15 @@ def test_no_scheduler_is_one_clear_line(twin_projects, cli):
     r = cli("score", "-p", remote, "--scheduler", "tcp://127.0.0.1:9")  # nothing listens there
     assert r.code == 1 and r.stderr.startswith("error: cannot reach the Dask scheduler at tcp://127.0.0.1:9")
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_malformed_scheduler_address_is_refused_at_once(twin_projects, cli):
+    _, remote = twin_projects
+    for bad in ("foo", "http://127.0.0.1:1", "  "):
+        r = cli("score", "-p", remote, "--scheduler", bad)
+        assert r.code == 1 and "is not one: give tcp://HOST:PORT" in r.stderr, bad
+        assert "Traceback" not in r.stderr
+    yml = remote / "al.yaml"
+    yml.write_text(yml.read_text().replace("scheduler: null", "scheduler: foo"))
+    r = cli("status", "-p", remote)
+    assert r.code == 1 and "compute.scheduler" in r.stderr

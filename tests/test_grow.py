@@ -131,3 +131,17 @@ def test_a_last_line_without_newline_rebuilds(tmp_path, cli, no_newline):
     r = cli("score", "-p", proj, "--json")
     assert r.code == 0 and not r.json()["incremental"]  # the last old row may have grown: all again
     assert r.json()["n_scored"] == 41
+
+
+def test_appended_rows_typed_otherwise_or_malformed_mean_reading_it_all(tmp_path, cli):
+    proj = _setup(tmp_path, cli)
+    key0 = json.loads((proj / "cache" / "features.json").read_text())["key"]
+    with open(tmp_path / "pool.csv", "a") as fh:
+        fh.write("p00300,007,1.5,7\n")  # 'kind' has been text; '7' alone would be read as a number
+    r = cli("score", "-p", proj, "--json")
+    assert r.code == 0 and not r.json()["incremental"]
+    assert json.loads((proj / "cache" / "features.json").read_text())["key"] != key0
+    with open(tmp_path / "pool.csv", "a") as fh:
+        fh.write("p00301,cat dog,1.0,a,oops\n")  # a field too many
+    r = cli("score", "-p", proj)
+    assert r.code == 1 and r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1

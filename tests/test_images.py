@@ -171,10 +171,13 @@ def test_open_with_comes_from_the_environment_or_a_known_viewer(tmp_path, monkey
             time.sleep(0.05)
         return ""
 
-    msg = opener.open_image(str(img), "evil-tool --flag")
-    assert "not a known image viewer" in msg and "AL_OPEN_WITH" in msg
+    for refused in ("evil-tool --flag", f"{bin_dir}/feh", "feh --exec-something", "gio open", "nosuchviewer"):
+        msg = opener.open_image(str(img), refused)  # a project folder never picks a program to run
+        assert "not the name of a known image viewer" in msg and "AL_OPEN_WITH" in msg, refused
+    (bin_dir / "eog").write_text("")  # a viewer's name given, but not an executable on PATH either
+    assert "not the name of a known image viewer" in opener.open_image(str(img), "sxiv")
     assert not seen.exists()
-    assert "with feh" in opener.open_image(str(img), "feh")
+    assert "with " in opener.open_image(str(img), "feh {path}")
     assert ran() == f"feh {img}"
     seen.unlink()
     monkeypatch.setenv("AL_OPEN_WITH", "evil-tool --flag {path}")  # the annotator's own choice
@@ -235,3 +238,9 @@ def test_progress_shows_on_a_terminal_only(tmp_path):
     child.expect(pexpect.EOF)
     assert "reading" not in child.before and '"strategy"' in child.before
     child.close()
+
+
+def test_an_image_that_is_really_postscript_is_not_handed_to_another_program(tmp_path):
+    (tmp_path / "photo.png").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n")
+    arr, why = read_image(tmp_path / "photo.png")
+    assert arr is None and "not an image" in why

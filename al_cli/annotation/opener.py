@@ -18,12 +18,13 @@ from pathlib import Path
 
 from al_cli.text import printable
 
+# Viewers that only show the file they are given. Programs that can also be told to run
+# something (browsers, media players with scripts, editors with batch modes, gio and open with
+# their options) are left out: name them in AL_OPEN_WITH.
 KNOWN_VIEWERS = frozenset({
-    "xdg-open", "open", "gio", "eog", "feh", "display", "sxiv", "nsxiv", "imv", "ristretto", "gwenview",
-    "gthumb", "shotwell", "viewnior", "gpicview", "qimgv", "okular", "evince", "loupe", "geeqie", "nomacs",
-    "xviewer", "qview", "mirage", "gimp", "firefox", "chromium", "chromium-browser", "google-chrome", "kitten",
-    "timg", "chafa", "viu", "catimg", "mpv", "vlc", "itksnap", "slicer", "Slicer", "weasis", "aeskulap",
-    "ginkgocadx", "imagej", "fiji",
+    "xdg-open", "eog", "feh", "sxiv", "nsxiv", "imv", "ristretto", "gwenview", "gthumb", "shotwell",
+    "viewnior", "gpicview", "qimgv", "loupe", "geeqie", "nomacs", "xviewer", "qview", "mirage", "timg",
+    "chafa", "viu", "catimg", "weasis", "aeskulap", "ginkgocadx", "itksnap",
 })
 
 
@@ -42,10 +43,13 @@ def command(open_with: str | None) -> tuple[list[str] | None, str]:
             return None, f"labeling.open_with cannot be read ({exc})"
         if not words:
             return None, "labeling.open_with is empty"
-        if Path(words[0]).name not in KNOWN_VIEWERS:
-            return None, (f"labeling.open_with names {printable(words[0])!r}, not a known image viewer; set "
-                          "AL_OPEN_WITH to run it (a project folder never chooses a program to run)")
-        return words, "labeling.open_with"
+        # from the folder: a viewer's bare name, found on PATH, given the path and nothing else
+        if (len(words) > 2 or words[0] not in KNOWN_VIEWERS or (len(words) == 2 and words[1] != "{path}")
+                or shutil.which(words[0]) is None):
+            return None, (f"labeling.open_with {printable(open_with)!r} is not the name of a known image viewer "
+                          "on PATH (alone, or with {path}); set AL_OPEN_WITH to run anything else (a project "
+                          "folder never chooses a program to run)")
+        return [shutil.which(words[0])], "labeling.open_with"
     for opener in (("open",) if sys.platform == "darwin" else ("xdg-open", "gio")):
         if shutil.which(opener):
             return ([opener, "open"] if opener == "gio" else [opener]), "the desktop"

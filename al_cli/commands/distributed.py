@@ -25,6 +25,7 @@ import numpy as np
 from al_cli.errors import ConfigError, DataError
 
 PROBA_ONLY = ("proba",)
+from al_cli.config import SCHEDULER_RE  # noqa: E402
 
 
 def address(cfg, scheduler: str | None) -> str | None:
@@ -52,6 +53,8 @@ def connect(address: str):
         from distributed import Client
     except ImportError:
         raise ConfigError("compute.backend dask needs the dask extra: pip install 'al-cli[dask]'") from None
+    if not SCHEDULER_RE.match(address or ""):
+        raise ConfigError(f"scheduler address {address!r} is not one: give tcp://HOST:PORT (or tls://)")
     try:
         return Client(address, timeout="10s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:

@@ -179,6 +179,11 @@ def score(proj: Project, scheduler: str | None = None) -> ScoreResult:
     from al_cli.report import busy
 
     with proj.lock(), busy(f"writing {proj.scores_path.name}", len(out) >= 100_000):
+        if kept is not None:  # another 'al score' may have written since: then everything again
+            man = proj.read_json(man_path, default=None) if man_path.exists() else None
+            if _kept_rows(proj, man, base, columns, snap.features.n_rows) != kept:
+                kept, rows = None, np.flatnonzero(available)
+                out = _frame(snap, rows, extra, cluster)
         if kept is None:
             with atomic_target(proj.scores_path) as tmp:
                 with open(tmp, "wb") as fh:

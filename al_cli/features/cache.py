@@ -65,7 +65,8 @@ def load_features(proj) -> PoolFeatures:
     from al_cli.features.transform import fit_transform
     from al_cli.report import busy
 
-    big = path.stat().st_size >= BIG_FILE
+    before = path.stat()
+    big = before.st_size >= BIG_FILE
     with busy(f"reading {path.name}", big):
         df, ids = read_pool(proj)
     with busy(f"building features of {len(df):,} rows", big):
@@ -73,7 +74,16 @@ def load_features(proj) -> PoolFeatures:
     key = data_mod.row_digest(df)[:16] + feature_config_key(cfg)
     ids_arr = ids.to_numpy(dtype=object)
     try:
-        extra = {"settings": feature_settings(proj), "fitted_rows": len(df), "file": file_identity(path)}
+        from al_cli.features.grow import column_types
+
+        identity = file_identity(path)
+        after = path.stat()
+        unchanged = (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns) == (
+            identity["size"], after.st_mtime_ns)
+        # the identity is recorded only when the file did not change while it was read
+        extra = {"settings": feature_settings(proj), "fitted_rows": len(df),
+                 "file": identity if unchanged else None, "columns": [str(c) for c in df.columns],
+                 "types": column_types(df)}
         _save(proj.cache_dir, manifest_file, stamp, ids_arr, X, tr, key, len(df), extra)
         _memo_put(manifest_file, stamp, PoolFeatures(ids_arr, X, tr, key, len(df), cached=True))
     except OSError as exc:
@@ -95,7 +105,7 @@ def _grown(proj, man: dict[str, Any], stamp: str, trusted: list[str]) -> PoolFea
     pf = PoolFeatures(ids, X, pf_old.transformer, pf_old.key, len(ids), cached=True)
     try:
         extra = {"settings": man["settings"], "fitted_rows": int(man.get("fitted_rows", pf_old.n_rows)),
-                 "file": identity}
+                 "file": identity, "columns": man.get("columns"), "types": man.get("types")}
         _save(proj.cache_dir, manifest_file, stamp, ids, X, pf_old.transformer, pf_old.key, len(ids), extra)
         _memo_put(manifest_file, stamp, pf)
     except OSError as exc:

@@ -37,26 +37,41 @@ def file_identity(path: Path) -> dict[str, Any]:
     return {"size": Path(path).stat().st_size, "sha256": h.hexdigest(), "ends_line": last in (b"\n", b"")}
 
 
-def _prefix_matches(path: Path, old: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
-    """Whether the file starts with the bytes the cache was built from; and its new identity
-    (computed in the same pass)."""
+def column_types(df) -> dict[str, str]:
+    """Each column's kind as pandas typed it over the whole pool: the rows appended later
+    must come out the same, or the pool is read again whole."""
+    import pandas as pd
+
+    def kind(col) -> str:
+        if pd.api.types.is_bool_dtype(col):
+            return "bool"
+        return "number" if pd.api.types.is_numeric_dtype(col) else "text"
+
+    return {str(c): kind(df[c]) for c in df.columns}
+
+
+def _grown_bytes(path: Path, old: dict[str, Any]) -> tuple[bytes, bytes, dict[str, Any]] | None:
+    """(header line, the bytes after the old end, the identity of exactly the bytes read),
+    all from one pass over one open file: a row appended meanwhile is neither lost nor read
+    twice. None when the file does not start with the bytes the cache was built from."""
     h = hashlib.sha256()
     size = int(old["size"])
     with open(path, "rb") as fh:
+        header = fh.readline()
+        fh.seek(0)
         left = size
         while left > 0:
             chunk = fh.read(min(_BLOCK, left))
             if not chunk:
-                return False, {}
+                return None
             h.update(chunk)
             left -= len(chunk)
         if h.hexdigest() != old.get("sha256"):
-            return False, {}
-        last = b""
-        for chunk in iter(lambda: fh.read(_BLOCK), b""):
-            h.update(chunk)
-            last = chunk[-1:]
-    return True, {"size": Path(path).stat().st_size, "sha256": h.hexdigest(), "ends_line": last in (b"\n", b"")}
+            return None
+        tail = fh.read()
+    h.update(tail)
+    return header, tail, {"size": size + len(tail), "sha256": h.hexdigest(),
+                          "ends_line": tail[-1:] == b"\n" if tail else bool(old.get("ends_line"))}
 
 
 def appended(proj, man: dict[str, Any], settings: str, pf_old, cfg):
@@ -75,17 +90,14 @@ def appended(proj, man: dict[str, Any], settings: str, pf_old, cfg):
     try:
         if path.stat().st_size <= int(old["size"]):
             return None
-        same, new_identity = _prefix_matches(path, old)
-        if not same:
+        got = _grown_bytes(path, old)
+        if got is None:
             return None
-        with open(path, "rb") as fh:
-            header = fh.readline()
-            fh.seek(int(old["size"]))
-            tail = fh.read()
+        header, tail, new_identity = got
     except (OSError, KeyError, ValueError, TypeError):
         return None
-    if b'"' in header or not tail.strip():
-        return None  # a quoted header (it may span lines) or only blank lines: rebuild
+    if b'"' in header or not tail.strip() or not new_identity["ends_line"]:
+        return None  # a quoted header (it may span lines), only blank lines, a row half written
     tmp = proj.cache_dir / f".appended{path.suffix.lower()}"
     try:
         tmp.write_bytes(header + tail)
@@ -97,9 +109,14 @@ def appended(proj, man: dict[str, Any], settings: str, pf_old, cfg):
     n_old, n_new = pf_old.n_rows, len(df)
     if not n_new or n_old + n_new > GROWTH_MAX * int(man.get("fitted_rows", n_old)):
         return None
+    if not isinstance(df.index, pd.RangeIndex) or man.get("columns") != [str(c) for c in df.columns]:
+        return None  # a row with a field too many (pandas made it an index), or another header
     needed = [*cfg.data.text_columns, *cfg.data.feature_columns, *cfg.data.image_columns, *cfg.data.embedding_columns]
     if any(c not in df.columns for c in needed):
         return None
+    types, got_types = man.get("types") or {}, column_types(df)
+    if any(types.get(c) != got_types.get(c) for c in needed):
+        return None  # typed otherwise than over the whole pool ('007' read as 7): read it all
     if cfg.data.id_column is None:
         ids_new = pd.Series([f"{data_mod.DERIVED_ID_PREFIX}{n_old + i + 1}" for i in range(n_new)])
     else:
@@ -114,7 +131,10 @@ def appended(proj, man: dict[str, Any], settings: str, pf_old, cfg):
             i = int(np.flatnonzero(clash.to_numpy())[0])
             raise DataError(f"{path}: row {n_old + i + 2}: duplicate id {ids_new.iloc[i]!r} in column "
                             f"'{cfg.data.id_column}'")
-    X_new = transform(pf_old.transformer, df, cfg, str(path))
+    try:
+        X_new = transform(pf_old.transformer, df, cfg, str(path))
+    except DataError:
+        return None  # the whole pool is read again, and the message names the right row
     import scipy.sparse as sp
 
     if sp.issparse(pf_old.X) or sp.issparse(X_new):

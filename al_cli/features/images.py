@@ -21,6 +21,9 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from al_cli.report import progress, warn
 
 SIDE = 32
+# Formats Pillow decodes itself (EPS, for one, is handed to Ghostscript: never opened)
+RASTER = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM", "TGA", "ICO", "DDS", "PCX", "SGI", "DIB",
+          "JPEG2000", "QOI", "MPO")
 _SHOWN_MAX = 3  # unreadable images named in the warning
 
 
@@ -31,7 +34,8 @@ def read_image(path: str | Path, mode: str = "L", size: tuple[int, int] | None =
 
     p = Path(str(path))
     try:
-        with Image.open(p) as im:
+        Image.init()
+        with Image.open(p, formats=[f for f in RASTER if f in Image.OPEN]) as im:  # never EPS & co
             im.draft(mode, size) if size else None  # a JPEG decodes smaller when it can
             im = im.convert("RGBA").convert(mode) if im.mode in ("P", "LA", "PA") else im.convert(mode)
             if size:
@@ -47,6 +51,8 @@ def read_image(path: str | Path, mode: str = "L", size: tuple[int, int] | None =
         return None, f"unreadable ({exc})"
     except Image.DecompressionBombError:
         return None, "too large to open safely"
+    except Exception as exc:  # noqa: BLE001 - a bad file is a message, never a stopped command
+        return None, f"unreadable ({type(exc).__name__}: {exc})"
 
 
 def resolve(values: pd.Series, base: Path) -> pd.Series:
