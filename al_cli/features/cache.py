@@ -74,15 +74,16 @@ def load_features(proj) -> PoolFeatures:
     key = data_mod.row_digest(df)[:16] + feature_config_key(cfg)
     ids_arr = ids.to_numpy(dtype=object)
     try:
-        from al_cli.features.grow import column_types
+        from al_cli.features.grow import TEXT_SUFFIXES, column_types
 
-        identity = file_identity(path)
-        after = path.stat()
-        unchanged = (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns) == (
-            identity["size"], after.st_mtime_ns)
-        # the identity is recorded only when the file did not change while it was read
+        identity = None
+        if path.suffix.lower() in TEXT_SUFFIXES:  # only a text pool can grow row by row
+            identity = file_identity(path)
+            after = path.stat()
+            if not (identity["size"] == before.st_size == after.st_size and after.st_mtime_ns == before.st_mtime_ns):
+                identity = None  # it changed while it was read: recorded only when it did not
         extra = {"settings": feature_settings(proj), "fitted_rows": len(df),
-                 "file": identity if unchanged else None, "columns": [str(c) for c in df.columns],
+                 "file": identity, "columns": [str(c) for c in df.columns],
                  "types": column_types(df)}
         _save(proj.cache_dir, manifest_file, stamp, ids_arr, X, tr, key, len(df), extra)
         _memo_put(manifest_file, stamp, PoolFeatures(ids_arr, X, tr, key, len(df), cached=True))

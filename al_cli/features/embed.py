@@ -35,8 +35,10 @@ _LOADED: dict[str, object] = {}
 
 
 def _texts(X) -> list[str]:
-    frame = pd.DataFrame(X)
-    return frame.fillna("").astype(str).agg(" \n ".join, axis=1).tolist()
+    """The text columns joined as the TF-IDF extractor joins them."""
+    from al_cli.features.builtin import TextJoiner
+
+    return TextJoiner().transform(X).tolist()
 
 
 def text_keys(texts: list[str]) -> np.ndarray:

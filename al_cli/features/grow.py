@@ -98,14 +98,21 @@ def appended(proj, man: dict[str, Any], settings: str, pf_old, cfg):
         return None
     if b'"' in header or not tail.strip() or not new_identity["ends_line"]:
         return None  # a quoted header (it may span lines), only blank lines, a row half written
-    tmp = proj.cache_dir / f".appended{path.suffix.lower()}"
-    try:
-        tmp.write_bytes(header + tail)
+    import os
+    import tempfile
+
+    tmp = None
+    try:  # a name of its own: two commands growing the cache at once never read each other's rows
+        fd, name = tempfile.mkstemp(prefix=".appended-", suffix=path.suffix.lower(), dir=proj.cache_dir)
+        tmp = Path(name)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(header + tail)
         df = data_mod.read_table(tmp, "pool", str_columns=[cfg.data.id_column])
     except (OSError, DataError):
         return None  # the whole pool is read again, and says what is wrong where
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
     n_old, n_new = pf_old.n_rows, len(df)
     if not n_new or n_old + n_new > GROWTH_MAX * int(man.get("fitted_rows", n_old)):
         return None
