@@ -50,7 +50,7 @@ class ModelConfig:
 
 @dataclass
 class StrategyConfig:
-    name: str = "margin"  # chosen from benchmarks/README.md (Simulation vs peers)
+    name: str = "auto"  # adaptive (issue 13); benchmarks/README.md "The adaptive default"
     diversity: str = "none"
     candidate_factor: int = 10
     density: bool = False

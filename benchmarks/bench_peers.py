@@ -42,9 +42,9 @@ sys.path.insert(0, str(ROOT))
 
 from al_cli import data as data_mod  # noqa: E402
 from al_cli import api as wf  # noqa: E402
-from al_cli import features as feat  # noqa: E402
 from al_cli import models  # noqa: E402
 from al_cli.features.cache import load_features  # noqa: E402
+from al_cli.features.transform import transform as transform_rows  # noqa: E402
 from al_cli.commands import simulate as sim  # noqa: E402
 from al_cli.reports.metrics import metrics  # noqa: E402
 from al_cli.strategies.spec import QuerySpec  # noqa: E402
@@ -78,7 +78,12 @@ PEERS = [
     "skactiveml:coreset",
     "skactiveml:typiclust",
 ]
-DATASETS = ["digits", "breast_cancer", "wine", "penguins", "screening", "kitchenham"]
+DATASETS = ["digits", "breast_cancer", "wine", "penguins", "screening", "kitchenham", "fortunes", "austen",
+            "letter", "satellite", "dna", "vehicle", "vowel", "ticdata", "lending_club"]
+#: tables exported from Debian's R packages (benchmarks/data/README.md: source, licence)
+R_SETS = ("letter", "satellite", "dna", "vehicle", "vowel", "ticdata", "lending_club")
+#: rare-positive sets (under 10% positives): macro-F1 matters as much as accuracy
+RARE = ("screening", "kitchenham", "ticdata", "lending_club")
 
 
 # =========================================================================== data sets
@@ -113,6 +118,12 @@ def load_dataset(name: str, folder: Path) -> sim.SimData:
     if name == "kitchenham":
         return sim.load_data(HERE / "data" / "kitchenham_2010.csv", label_column="label",
                              text_columns=["title", "abstract"])
+    if name in ("fortunes", "austen"):
+        return sim.load_data(HERE / "data" / f"{name}.csv", label_column="label", text_columns=["text"])
+    if name in R_SETS:
+        path = folder / f"{name}.csv"
+        pd.read_csv(HERE / "data" / f"{name}.csv.gz", dtype=str, keep_default_na=False).to_csv(path, index=False)
+        return sim.load_data(path, label_column="label")
     raise SystemExit(f"unknown data set {name!r} (known: {', '.join(DATASETS)})")
 
 
@@ -133,7 +144,7 @@ def _context(data: sim.SimData, repeat: int, protocol: sim.Protocol, tmp: Path) 
         cfg = proj.config
         q = wf.seed(proj, size=protocol.initial, strategy=protocol.seed_strategy)
         vdf = data_mod.read_labels_file(files["validation"], cfg.validation.label_column, cfg.labels, None)
-        Xt = feat.transform(pf.transformer, vdf, cfg)
+        Xt = transform_rows(pf.transformer, vdf, cfg)
     answers = pd.read_csv(files["answers"], dtype=str).set_index("id")["label"]
     y = answers.reindex(pf.ids).to_numpy(dtype=object)
     pos = pd.Series(np.arange(pf.n_rows), index=pf.ids)

@@ -132,7 +132,7 @@ def test_project_found_from_subfolder(cli, project):
 
 def test_bad_config_names_the_field(cli, project):
     y = project / "al.yaml"
-    y.write_text(y.read_text().replace("name: margin", "name: psychic"))
+    y.write_text(y.read_text().replace("name: auto", "name: psychic"))
     one_error_line(cli("status", "-p", project), "strategy.name", "psychic")
     y.write_text("data: [unclosed\n")
     one_error_line(cli("status", "-p", project), "al.yaml", "YAML")
@@ -250,7 +250,7 @@ def test_query_explain_and_strategy_flags(cli, project):
     assert "closeness of the top two" in r.stdout and "margin 0." not in r.stdout
     header = next(ln for ln in r.stdout.splitlines() if ln.split()[:1] == ["id"])
     assert "cluster" not in header and "cost" not in header and "final" not in header
-    r = cli("query", "-p", project, "--size", "5", "--density", "1", "--explain")
+    r = cli("query", "-p", project, "--size", "5", "--strategy", "margin", "--density", "1", "--explain")
     header = next(ln for ln in r.stdout.splitlines() if ln.split()[:1] == ["id"])
     assert r.code == 0 and "final" in header and "density" in r.stdout
     r = cli("query", "-p", project, "--strategy", "nope")

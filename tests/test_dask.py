@@ -58,6 +58,22 @@ def test_the_cluster_batch_equals_the_local_one(twin_projects, cli, scheduler, o
     assert (local / "queue.csv").read_bytes() == (remote / "queue.csv").read_bytes()  # scores, ranks too
 
 
+def test_auto_takes_its_margin_scores_from_the_cluster_and_gives_the_local_batch(twin_projects, cli, scheduler,
+                                                                                  tmp_path):
+    local, remote = twin_projects
+    for p in (local, remote):  # more models: auto measures its flip rate and mixes in margin rows
+        for _ in range(3):
+            assert cli("query", "-p", p, "--size", "40", "--strategy", "margin").code == 0
+            assert cli("label", "-p", p, "--import", tmp_path / "answers.csv", "--queued-only").code == 0
+            assert cli("retrain", "-p", p).code == 0
+    a = cli("query", "-p", local, "--size", "15", "--json", "--explain")
+    b = cli("query", "-p", remote, "--size", "15", "--scheduler", scheduler, "--json", "--explain")
+    assert a.code == 0 and b.code == 0, b.stderr
+    assert a.json()["auto"]["flip_rate"] is not None and a.json()["auto"]["n_margin"] > 0
+    assert a.json()["ids"] == b.json()["ids"] and a.json()["auto"] == b.json()["auto"]
+    assert (local / "queue.csv").read_bytes() == (remote / "queue.csv").read_bytes()
+
+
 def test_the_cluster_scores_equal_the_local_ones(twin_projects, cli, scheduler):
     local, remote = twin_projects
     yml = remote / "al.yaml"  # the backend from al.yaml this time

@@ -138,6 +138,8 @@ def _batch_out(res: Any, json_out: bool, explain: bool = False, root: Path | Non
              f"in {res.path}")
     if res.replaced:
         con.message("info", f"replaced {res.replaced} unanswered row(s) of the previous batch")
+    if explain and getattr(res, "auto", None):
+        con.line(res.auto["reason"])
     if explain and res.explain:
         # id and the reason (score by a name where higher = more worth labeling, rank,
         # density, cluster, cost); 'final' only when density or cost changed the order

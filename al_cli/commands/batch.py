@@ -21,6 +21,7 @@ class BatchResult:
     replaced: int = 0
     n_overlap: int = 0  # overlap items short of labeling.overlap_annotators, kept queued
     n_recall_sample: int = 0  # unanswered recall-sample documents kept queued (discovery)
+    auto: dict[str, Any] | None = None  # strategy auto: what it decided this round and why
 
 
 def overlap_kept(snap) -> pd.DataFrame:

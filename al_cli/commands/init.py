@@ -141,7 +141,7 @@ def init(
         raise DataError("--relevant is for --task discovery")
     discovery = task == "discovery"
     if strategy is None:
-        strategy = "relevance" if discovery else "margin"
+        strategy = "relevance" if discovery else "auto"
     if model is None:
         model = "relevance_lr" if discovery else "logistic_regression"
 

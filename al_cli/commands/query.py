@@ -73,9 +73,19 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
             cost_unit="s" if spec.cost_learned and not spec.cost_column else "", groups=groups,
         )
 
-    batch = _on_cluster(snap, spec, n, available, groups, cost_arr, choose, scheduler)
-    if batch is None:
-        batch = choose(pool_scores(snap, spec.base, available))
+    auto = None
+    if spec.base == "auto":  # the adaptive default: its own composition of the batch
+        from al_cli.commands.adaptive import auto_batch
+
+        batch, plan = auto_batch(snap, n, available, spec=spec, groups=groups, cost_arr=cost_arr, dens=dens,
+                                 scores=_cluster_margin(snap, available, scheduler),
+                                 reference=reference, name=STRATEGIES.get("margin").title,
+                                 cost_unit="s" if spec.cost_learned and not spec.cost_column else "")
+        auto = plan.as_dict()
+    else:
+        batch = _on_cluster(snap, spec, n, available, groups, cost_arr, choose, scheduler)
+        if batch is None:
+            batch = choose(pool_scores(snap, spec.base, available))
     positions = np.asarray(batch.positions, dtype=int)
     label = spec.format()
     q = pd.DataFrame({
@@ -109,7 +119,7 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
     replaced = int((~pending["purpose"].isin(kept_purposes)).sum()) if "purpose" in pending else len(pending)
     return BatchResult(new_ids + kept["id"].tolist() + held, str(proj.queue_path), label,
                        len(audit_left), pf.cached, explain, replaced=replaced, n_overlap=len(kept),
-                       n_recall_sample=len(held) - len(audit_left))
+                       n_recall_sample=len(held) - len(audit_left), auto=auto)
 
 
 def _on_cluster(snap: Snapshot, spec, n: int, available, groups, cost_arr, choose, scheduler):
@@ -145,6 +155,25 @@ def _on_cluster(snap: Snapshot, spec, n: int, available, groups, cost_arr, choos
         batch = choose(c.candidate_scores(name, available, keep))
         c.settle_random_picks(batch)
         return batch
+
+
+def _cluster_margin(snap: Snapshot, available, scheduler) -> np.ndarray | None:
+    """auto's margin scores of the pool from a dask.distributed cluster when one is asked
+    for (the flip rate and the clustering use samples, here); None: score here."""
+    from al_cli.commands import distributed as dist
+    from al_cli.commands.modeling import model_matrix
+    from al_cli.commands.scoring import cached_scores
+
+    where = dist.address(snap.cfg, scheduler)
+    if where is None:
+        return None
+    hit = cached_scores(snap, "margin", available)
+    if hit is not None:
+        return hit
+    _, bundle, _ = snap.model
+    with dist.Cluster(snap, bundle, model_matrix(snap, bundle), where, snap.cfg.compute.partition_rows) as c:
+        c.score(np.arange(snap.features.n_rows), ["margin"], with_proba=False)
+        return np.where(available, c.gathered(["margin"])[1]["margin"], 0.0)
 
 
 def _sample_rows(snap: Snapshot) -> pd.DataFrame:

@@ -209,4 +209,4 @@ def written_columns(snap: Snapshot) -> list[str]:
     strategy's, when it needs a model and is not one of them."""
     name = snap.cfg.strategy.name
     spec = STRATEGIES.get(name)
-    return [name] if spec.needs and name not in UNCERTAINTY_COLUMNS else []
+    return [name] if spec.needs and name not in (*UNCERTAINTY_COLUMNS, "auto") else []

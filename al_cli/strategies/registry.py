@@ -115,6 +115,8 @@ def _builtins() -> dict[str, BaseScore]:
                   shown_as="uncertainty"),
         BaseScore("margin", "1 - (top1 - top2 probability)", _B + "margin",
                   shown_as="closeness of the top two"),
+        BaseScore("auto", "adaptive: typical rows of uncovered clusters while the model still changes, "
+                  "then margin", _B + "margin", shown_as="closeness of the top two"),
         BaseScore("entropy", "Shannon entropy of the probabilities (nats)", _B + "entropy"),
         BaseScore("random", "uniform random score (baseline)", _B + "random", needs=(),
                   shown_as="random score"),

@@ -67,6 +67,7 @@ class Batch:
     density: np.ndarray = field(default=None)  # representativeness used (nan when none)
     strategy: str = "score"
     cost_unit: str = ""
+    kind: np.ndarray = field(default=None)  # auto: margin | typical | explore | random (else None)
 
     def __post_init__(self) -> None:
         k = len(self.positions)
@@ -82,8 +83,13 @@ class Batch:
         """One short human sentence per chosen row, in pick order."""
         out = []
         for i in range(len(self.positions)):
-            if self.random_pick[i]:
+            if self.kind is not None and self.kind[i] == "explore":
+                parts = [f"random pick to explore (the model still changes); {self.strategy} {self.score[i]:.3g}"]
+            elif self.random_pick[i]:
                 parts = [f"random pick (outlier check); {self.strategy} {self.score[i]:.3g}"]
+            elif self.kind is not None and self.kind[i] == "typical":
+                parts = [f"typical row of a cluster with few labels (cold start); {self.strategy} "
+                         f"{self.score[i]:.3g}"]
             else:
                 parts = [f"{self.strategy} {self.score[i]:.3g}"
                          + (f" (rank {int(self.rank[i])})" if self.rank[i] > 0 else "")]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from al_cli.errors import ConfigError
 from al_cli.strategies.registry import DIVERSITY, STRATEGIES
 
-DEFAULT_BASE = "margin"
+DEFAULT_BASE = "auto"
 DEFAULT_RANDOM_FRACTION = 0.1
 _NUM = r"(\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 

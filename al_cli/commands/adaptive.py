@@ -1,0 +1,57 @@
+"""``al query`` with the adaptive default ``auto`` (:mod:`al_cli.strategies.adaptive`):
+the evidence it needs from the project (the two latest models' predictions, the training
+labels) and the batch."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from al_cli.commands.modeling import model_matrix, predict_labels
+from al_cli.commands.scoring import pool_scores
+from al_cli.commands.snapshot import Snapshot
+from al_cli.strategies import adaptive
+
+
+def flip_evidence(snap: Snapshot) -> tuple[float | None, str]:
+    """The flip rate between the model before the latest and the latest, on a fixed sample
+    of pool rows, and a note when it cannot be measured."""
+    from al_cli.store.modelstore import LegacyModelError
+
+    versions = snap.proj.models.versions()
+    if len(versions) < 2:
+        return None, "first model"
+    try:
+        before, _ = snap.proj.load_model(versions[-2], snap.trusted)
+    except LegacyModelError:
+        return None, "the previous model was saved by al 0.1.0"
+    _, after, _ = snap.model
+    pf = snap.features
+    if before.get("feature_key") != pf.key or after.get("feature_key") != pf.key:
+        return None, "the features changed since the previous model"
+    n = pf.n_rows
+    rows = np.arange(n)
+    if n > adaptive.FLIP_SAMPLE:  # the same rows every round (the stream's keys are fixed)
+        rows = np.sort(snap.stream("auto.flip").choice(n, size=adaptive.FLIP_SAMPLE, replace=False))
+    X = pf.X[rows]
+    return adaptive.flip_rate(predict_labels(before, X), predict_labels(after, X)), ""
+
+
+def auto_batch(snap: Snapshot, n: int, available: np.ndarray, *, spec, groups, cost_arr, dens,
+               reference, name: str, cost_unit: str, scores: np.ndarray | None = None):
+    """(Batch, AutoPlan) for ``auto`` with the spec's diversity, density and cost on its
+    margin part; ``scores``: margin over the pool when already computed (on a cluster)."""
+    cfg = snap.cfg
+    _, bundle, _ = snap.model
+    X = model_matrix(snap, bundle)
+    if scores is None:
+        scores = pool_scores(snap, "margin", available)
+    flip, note = flip_evidence(snap)
+    pos, y, _, _ = snap.training
+    batch, plan = adaptive.auto_batch(
+        scores, n, rng=snap.stream("query.auto", snap.round, len(snap.labels)), available=available, X=X,
+        labeled_pos=pos, labeled_y=y, flip=flip, random_fraction=spec.random_fraction, groups=groups,
+        diversity=spec.diversity, candidate_factor=cfg.strategy.candidate_factor, density=dens,
+        density_weight=spec.density or 1.0, cost=cost_arr, cost_lambda=cfg.strategy.cost_lambda,
+        reference=reference, name=name, cost_unit=cost_unit)
+    plan.note = note
+    return batch, plan

@@ -1,0 +1,332 @@
+"""``auto``, the adaptive default: cover the data while the model is unsettled, then margin.
+
+Uncertainty sampling trusts the model's probabilities. While few labels are in, the
+model changes a lot from round to round and its uncertain rows are mostly its own
+mistakes of the moment (on a 26-class letter set margin sampling falls below random);
+what helps then is coverage: typical rows of the parts of the data no label speaks for
+yet (TypiClust, Hacohen, Dekel & Weinshall 2022). ``auto`` decides between the two each
+round from the project's own evidence, never from a round count:
+
+1. **Is the model settled?** ``flip rate`` = the share of pool rows (a fixed sample of at
+   most :data:`FLIP_SAMPLE`) whose predicted label changed between the previous model and
+   this one. The exploring share of the batch is ``min(1, flip_rate / SETTLED_FLIPS)``:
+   all of it while a tenth of the predictions still flip, none once they hold still.
+   With no previous model there is no evidence yet: the batch explores.
+2. **Do clusters speak for labels?** The exploring rows are the most typical rows of
+   the largest clusters with the fewest labels, when the labeled rows that share a
+   cluster share a label more often than chance (a chance-corrected pairwise agreement,
+   shrunk towards 0 while few pairs share a cluster: ``kappa * pairs / (pairs + 10)``,
+   at least :data:`AGREEMENT_GATE`). On TF-IDF text, clusters seldom follow the labels
+   and the exploring rows are drawn at random instead, which measured better there.
+3. The rest of the batch goes by margin (with the spec's diversity, density and cost),
+   and the project's random share is drawn at random as for every strategy.
+
+The clustering runs on a uniform sample of at most :data:`CLUSTER_SAMPLE` available rows
+(plus the labeled rows), in at most 50 dimensions (a truncated SVD of wider or sparse
+features), so its cost does not grow with the pool. Same inputs and seed: same batch.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from al_cli.strategies.base import check_rng, random_state_from
+from al_cli.strategies.select import Batch, select_batch
+
+#: flip rate at and above which the whole batch explores
+SETTLED_FLIPS = 0.10
+#: cluster-label agreement (shrunk) from which exploring rows are typical, not random
+AGREEMENT_GATE = 0.10
+#: pairs of labeled rows in one cluster that count as much as the prior of no agreement
+AGREEMENT_PRIOR_PAIRS = 10
+#: pool rows compared between the two latest models
+FLIP_SAMPLE = 20_000
+#: available rows clustered (a uniform sample of them past this)
+CLUSTER_SAMPLE = 20_000
+MAX_CLUSTERS = 500
+#: at least this many rows per cluster on average; smaller clusters are picked last
+MIN_CLUSTER_ROWS = 5
+EMBED_DIMS = 50
+KNN = 20
+
+
+@dataclass
+class AutoPlan:
+    """What ``auto`` decided this round, and the evidence."""
+
+    flip_rate: float | None      # None: no previous model
+    explore: float               # share of the informative rows that explore
+    agreement: float | None      # shrunk cluster-label agreement (None: not measured)
+    pairs: int                   # labeled pairs sharing a cluster
+    n_uncertain: int = 0
+    n_typical: int = 0
+    n_explore_random: int = 0
+    n_random: int = 0            # the project's random share
+    note: str = ""               # why there is no flip rate (first model, features changed)
+
+    @property
+    def mode(self) -> str:
+        if self.n_typical and not self.n_uncertain:
+            return "cover"
+        if self.n_explore_random and not self.n_uncertain:
+            return "explore"
+        return "margin" if not (self.n_typical or self.n_explore_random) else "mixed"
+
+    def explain(self) -> str:
+        """One sentence for people: which strategy, and why."""
+        if self.flip_rate is None:
+            why = f"{self.note or 'no previous model'}: no evidence the model has settled"
+        else:
+            why = f"{self.flip_rate:.0%} of predictions changed since the previous model"
+            why += " (settled below 10%)" if self.explore < 1 else " (unsettled: 10% or more)"
+        parts = []
+        if self.n_uncertain:
+            parts.append(f"{self.n_uncertain} by margin")
+        if self.n_typical:
+            parts.append(f"{self.n_typical} typical of uncovered clusters")
+        if self.n_explore_random:
+            parts.append(f"{self.n_explore_random} random to explore")
+        if self.n_random:
+            parts.append(f"{self.n_random} random check")
+        text = f"auto: {why}; " + ", ".join(parts)
+        if self.agreement is not None and (self.n_typical or self.n_explore_random):
+            text += (f"; labels agree within clusters {self.agreement:.2f} "
+                     f"({'>=' if self.n_typical else '<'} {AGREEMENT_GATE:g}: "
+                     f"{'typical rows' if self.n_typical else 'random rows'})")
+        return text
+
+    def as_dict(self) -> dict:
+        return {"mode": self.mode, "flip_rate": self.flip_rate, "explore_share": round(self.explore, 4),
+                "cluster_agreement": self.agreement, "pairs": self.pairs, "n_margin": self.n_uncertain,
+                "n_typical": self.n_typical, "n_explore_random": self.n_explore_random,
+                "n_random": self.n_random, "reason": self.explain()}
+
+
+def explore_share(flip_rate: float | None) -> float:
+    """Share of the informative rows that explore, from the flip rate (None: all)."""
+    if flip_rate is None or not np.isfinite(flip_rate):
+        return 1.0
+    return float(min(1.0, max(0.0, flip_rate) / SETTLED_FLIPS))
+
+
+def flip_rate(before, after) -> float | None:
+    """Share of rows whose predicted label differs between two predictions."""
+    a, b = np.asarray(before, dtype=object), np.asarray(after, dtype=object)
+    if a.shape != b.shape or a.size == 0:
+        return None
+    return float(np.mean(a != b))
+
+
+def cluster_agreement(clusters, labels, prior: int = AGREEMENT_PRIOR_PAIRS) -> tuple[float, int]:
+    """Chance-corrected agreement of labels among labeled rows sharing a cluster.
+
+    ``(P(same label | same cluster) - P(same label)) / (1 - P(same label))`` over all
+    pairs, clipped to [0, 1] and multiplied by ``pairs / (pairs + prior)``. Returns it
+    with the number of same-cluster pairs. Computed from counts: O(rows + clusters x labels).
+    """
+    c = np.asarray(clusters)
+    y = np.asarray(labels, dtype=object)
+    n = c.shape[0]
+    if n < 2:
+        return 0.0, 0
+    _, yi = np.unique(y.astype(str), return_inverse=True)
+    _, ci = np.unique(c, return_inverse=True)
+    pairs2 = lambda k: k * (k - 1) / 2  # noqa: E731
+    all_pairs = pairs2(n)
+    same_y = pairs2(np.bincount(yi)).sum()
+    same_c = pairs2(np.bincount(ci)).sum()
+    joint = np.zeros((ci.max() + 1, yi.max() + 1))
+    np.add.at(joint, (ci, yi), 1)
+    same_both = pairs2(joint).sum()
+    p_all = same_y / all_pairs
+    if same_c == 0 or p_all >= 1:
+        return 0.0, int(same_c)
+    kappa = (same_both / same_c - p_all) / (1 - p_all)
+    m = int(same_c)
+    return float(np.clip(kappa, 0.0, 1.0) * m / (m + prior)), m
+
+
+def embed(X, rng: np.random.Generator) -> np.ndarray:
+    """Dense float rows for clustering: as they are up to EMBED_DIMS * 2 columns, else a
+    truncated SVD to EMBED_DIMS (sparse TF-IDF included)."""
+    if not sp.issparse(X) and X.shape[1] <= 2 * EMBED_DIMS:
+        return np.asarray(X, dtype=np.float64)
+    from sklearn.decomposition import TruncatedSVD
+
+    k = min(EMBED_DIMS, X.shape[1] - 1, X.shape[0] - 1)
+    if k < 1:
+        return np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)
+    return TruncatedSVD(k, random_state=random_state_from(rng)).fit_transform(X)
+
+
+def _typicality(Z: np.ndarray) -> np.ndarray:
+    """1 / mean distance to the KNN nearest rows (of the same cluster)."""
+    k = min(KNN, Z.shape[0] - 1)
+    if k < 1:
+        return np.ones(Z.shape[0])
+    from sklearn.neighbors import NearestNeighbors
+
+    d, _ = NearestNeighbors(n_neighbors=k + 1).fit(Z).kneighbors(Z)
+    return 1.0 / (d[:, 1:].mean(axis=1) + 1e-12)
+
+
+def typical_picks(Z: np.ndarray, clusters: np.ndarray, labeled: np.ndarray, available: np.ndarray,
+                  k: int) -> np.ndarray:
+    """``k`` rows (indices into ``Z``): each the most typical available row of the cluster
+    with the fewest labeled rows (then the largest, then the lowest id), preferring
+    clusters of at least MIN_CLUSTER_ROWS rows; a picked row counts as a label."""
+    n_c = int(clusters.max()) + 1 if clusters.size else 0
+    covered = np.bincount(clusters[labeled], minlength=n_c).astype(float)
+    sizes = np.bincount(clusters, minlength=n_c)
+    avail = available.copy()
+    typ: dict[int, np.ndarray] = {}
+    out: list[int] = []
+    for _ in range(k):
+        left = np.bincount(clusters[avail], minlength=n_c) > 0
+        if not left.any():
+            break
+        big = left & (sizes >= MIN_CLUSTER_ROWS)
+        cand = np.flatnonzero(big if big.any() else left)
+        c = int(cand[np.lexsort((cand, -sizes[cand], covered[cand]))[0]])
+        members = np.flatnonzero(clusters == c)
+        if c not in typ:
+            typ[c] = _typicality(Z[members])
+        t = np.where(avail[members], typ[c], -np.inf)
+        j = int(members[int(np.argmax(t))])
+        out.append(j)
+        avail[j] = False
+        covered[c] += 1
+    return np.asarray(out, dtype=np.intp)
+
+
+def _cluster(Z: np.ndarray, n_clusters: int, rng: np.random.Generator) -> np.ndarray:
+    from sklearn.cluster import MiniBatchKMeans
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a cluster may stay empty on duplicates
+        km = MiniBatchKMeans(n_clusters=n_clusters, n_init=3, random_state=random_state_from(rng),
+                             batch_size=2048, max_iter=50).fit(Z)
+    return km.labels_.astype(np.intp)
+
+
+def _drop_groups(avail: np.ndarray, groups, picked: np.ndarray) -> None:
+    if groups is not None and len(picked):
+        avail &= ~np.isin(np.asarray(groups), np.asarray(groups)[picked])
+
+
+def auto_batch(margin_scores, n: int, *, rng: np.random.Generator, available, X, labeled_pos,
+               labeled_y, flip: float | None, random_fraction: float = 0.1, groups=None,
+               **select_kw) -> tuple[Batch, AutoPlan]:
+    """The batch of ``auto`` (see the module docstring) and the plan behind it.
+
+    ``margin_scores``, ``available`` and the rows of ``X`` are aligned with the pool;
+    ``labeled_pos``/``labeled_y`` are the training rows and their labels; ``flip`` the
+    flip rate (None: no previous model). ``select_kw`` (diversity, density, cost, ...)
+    apply to the margin part, as :func:`select_batch` takes them.
+    """
+    check_rng(rng)
+    avail = np.asarray(available, dtype=bool).copy()
+    if groups is not None:
+        from al_cli.strategies.select import one_per_group
+
+        avail &= one_per_group(groups, np.asarray(margin_scores, dtype=float), avail)
+    n_take = min(int(n), int(avail.sum()))
+    n_random = int(round(n_take * random_fraction))
+    if random_fraction > 0 and n_take >= 2:
+        n_random = max(n_random, 1)
+    n_random = min(n_random, n_take)
+    n_inf = n_take - n_random
+    share = explore_share(flip)
+    n_explore = int(round(n_inf * share))
+    plan = AutoPlan(flip_rate=flip, explore=share, agreement=None, pairs=0, n_random=n_random)
+    parts: list[tuple[np.ndarray, str]] = []
+
+    n_unc = n_inf - n_explore
+    if n_unc:
+        b = select_batch(margin_scores, n_unc, rng=rng, available=avail, X=X, random_fraction=0.0,
+                         groups=groups, **select_kw)
+        plan.n_uncertain = len(b)
+        avail[b.positions] = False
+        _drop_groups(avail, groups, b.positions)
+        parts.append((b.positions, "margin"))
+    else:
+        b = None
+    if n_explore and avail.any():
+        typ = _explore_typical(X, avail, np.asarray(labeled_pos, dtype=np.intp), labeled_y,
+                               n_explore, rng, plan)
+        if typ is not None:
+            plan.n_typical = len(typ)
+            avail[typ] = False
+            _drop_groups(avail, groups, typ)
+            parts.append((typ, "typical"))
+        else:
+            plan.n_explore_random = n_explore
+    n_rand = n_take - sum(len(p) for p, _ in parts)
+    rand = _random_rows(avail, n_rand, rng, groups)
+    plan.n_explore_random = min(plan.n_explore_random, len(rand))
+    plan.n_random = len(rand) - plan.n_explore_random
+    parts.append((rand[:plan.n_explore_random], "explore"))
+    parts.append((rand[plan.n_explore_random:], "random"))
+    return _as_batch(parts, b, np.asarray(margin_scores, dtype=float), select_kw.get("name", "margin")), plan
+
+
+def _random_rows(avail: np.ndarray, k: int, rng: np.random.Generator, groups) -> np.ndarray:
+    out: list[int] = []
+    avail = avail.copy()
+    while len(out) < k and avail.any():
+        pos = np.flatnonzero(avail)
+        take = pos[rng.choice(pos.shape[0], size=min(k - len(out), pos.shape[0]), replace=False)]
+        for j in take:
+            if avail[j]:
+                out.append(int(j))
+                avail[j] = False
+                _drop_groups(avail, groups, np.array([j]))
+    return np.asarray(out, dtype=np.intp)
+
+
+def _explore_typical(X, avail: np.ndarray, labeled_pos: np.ndarray, labeled_y, k: int,
+                     rng: np.random.Generator, plan: AutoPlan) -> np.ndarray | None:
+    """Typical rows of uncovered clusters, or None when clusters do not follow the labels
+    (the caller then explores at random)."""
+    pos = np.flatnonzero(avail)
+    if pos.shape[0] > CLUSTER_SAMPLE:
+        pos = np.sort(rng.choice(pos, size=CLUSTER_SAMPLE, replace=False))
+    lab = np.asarray(labeled_pos, dtype=np.intp)
+    rows = np.concatenate([pos, lab])
+    if rows.shape[0] < 2 * MIN_CLUSTER_ROWS or lab.shape[0] < 2:
+        plan.agreement = 0.0
+        return None
+    Z = embed(X[rows], rng)
+    n_clusters = max(2, min(lab.shape[0] + k, MAX_CLUSTERS, rows.shape[0] // MIN_CLUSTER_ROWS))
+    clusters = _cluster(Z, n_clusters, rng)
+    is_lab = np.zeros(rows.shape[0], dtype=bool)
+    is_lab[pos.shape[0]:] = True
+    plan.agreement, plan.pairs = cluster_agreement(clusters[is_lab], labeled_y)
+    plan.agreement = round(plan.agreement, 4)
+    if plan.agreement < AGREEMENT_GATE:
+        return None
+    picks = typical_picks(Z, clusters, np.flatnonzero(is_lab), ~is_lab, k)
+    return rows[picks]
+
+
+def _as_batch(parts, margin_batch: Batch | None, scores: np.ndarray, name: str) -> Batch:
+    positions = np.concatenate([p for p, _ in parts]).astype(np.intp) if parts else np.empty(0, np.intp)
+    kinds = np.concatenate([np.full(len(p), k, dtype=object) for p, k in parts]) if parts else np.empty(0, object)
+    k = positions.shape[0]
+    final = scores[positions].copy()
+    rank = np.zeros(k, dtype=np.int64)
+    cost = np.ones(k)
+    density = np.full(k, np.nan)
+    cluster = np.full(k, -1, dtype=np.intp)
+    if margin_batch is not None and len(margin_batch):
+        m = len(margin_batch)
+        final[:m], rank[:m], cost[:m] = margin_batch.final_score, margin_batch.rank, margin_batch.cost
+        density[:m], cluster[:m] = margin_batch.density, margin_batch.cluster
+    batch = Batch(positions=positions, score=scores[positions].copy(), final_score=final, cluster=cluster,
+                  random_pick=(kinds == "random") | (kinds == "explore"), cost=cost, rank=rank, density=density, strategy=name,
+                  kind=kinds)
+    return batch
