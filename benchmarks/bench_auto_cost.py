@@ -54,7 +54,7 @@ def main() -> None:
     src = Paths(a.rows, a.cols)
     if not (src.proj / "models").exists():
         raise SystemExit(f"run 'python benchmarks/bench_hotpath.py --rows {a.rows}' first ({src.proj} missing)")
-    proj = OUT / f"auto_cost_{a.rows}x{a.cols}"
+    proj = src.dir / "auto_cost_project"  # beside pool.csv: al.yaml names it relatively
     if proj.exists():
         shutil.rmtree(proj)
     shutil.copytree(src.proj, proj)

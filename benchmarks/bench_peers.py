@@ -371,6 +371,41 @@ def table_md(results: list[dict], default: str) -> str:
     return "\n".join(lines)
 
 
+def verdict_md(results: list[dict], default: str) -> str:
+    """Issue 13's acceptance per data set: the default against the best peer (minus 0.002)
+    and al's random, on accuracy AULC and (rare-positive sets) macro-F1 AULC; and the labels
+    to reach 95% of the full-data accuracy, default vs random."""
+    lines = ["| data set | metric | default | best peer | gap | al random | ≥ best peer − 0.002 | ≥ random |",
+             "|---|---|---|---|---|---|---|---|"]
+    l95 = {"default": 0, "random": 0, "sets": []}
+    for r in results:
+        m = r["methods"]
+        if default not in m:
+            continue
+        keys = ["aulc_accuracy"] + (["aulc_macro_f1"] if r["dataset"] in RARE else [])
+        for key in keys:
+            peers = {k: v[key] for k, v in m.items() if not k.startswith("al:")}
+            if not peers:
+                continue
+            bp = max(peers, key=peers.get)
+            d, rnd = m[default][key], m.get("al:random", {}).get(key, float("nan"))
+            lines.append(f"| {r['dataset']} | {key.replace('aulc_', '')} | {d:.3f} | {peers[bp]:.3f} ({bp}) | "
+                         f"{d - peers[bp]:+.3f} | {rnd:.3f} | {'yes' if d >= peers[bp] - 0.002 else '**no**'} | "
+                         f"{'yes' if d >= rnd else '**no**'} |")
+        a, b = m[default].get("labels_to_95"), m.get("al:random", {}).get("labels_to_95")
+        if b is not None:
+            l95["sets"].append(r["dataset"])
+            l95["random"] += b
+            l95["default"] += a if a is not None else r["n_train"]
+    lines.append("")
+    if l95["sets"]:
+        lines.append(f"Labels to 95% of the full-data accuracy, summed over the {len(l95['sets'])} sets where "
+                     f"random reaches it ({', '.join(l95['sets'])}): default {l95['default']}, random "
+                     f"{l95['random']} (ratio {l95['default'] / l95['random']:.2f}; a set the default never "
+                     "reaches counts its whole training part).")
+    return "\n".join(lines) + "\n"
+
+
 def time_digits(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = _sklearn_csv("digits", Path(tmp))
@@ -400,7 +435,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--update", action="store_true",
                     help="run only the methods given and merge them into the earlier results")
     ap.add_argument("--time-digits", action="store_true", help="only time 'al simulate' on digits")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="results folder (default benchmarks/results; the adaptive-default run of issue 13: "
+                         "benchmarks/results/adaptive)")
     args = ap.parse_args(argv)
+    global RESULTS
+    if args.out is not None:
+        RESULTS = args.out.resolve()
     if args.time_digits:
         time_digits(args)
         return
@@ -422,6 +463,7 @@ def main(argv: list[str] | None = None) -> None:
             previous["default_strategy"] = sim.default_strategy_name()
             summary_path.write_text(json.dumps(previous, indent=1, default=float) + "\n")
     ordered = [previous["datasets"][d] for d in DATASETS if d in previous.get("datasets", {})]
+    (RESULTS / "verdict.md").write_text(verdict_md(ordered, f"al:{sim.default_strategy_name()}"))
     md = table_md(ordered, sim.default_strategy_name())
     (RESULTS / "table.md").write_text(md)
     print(md)

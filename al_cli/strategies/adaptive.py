@@ -35,6 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from al_cli.strategies.base import check_rng, random_state_from
+from al_cli.strategies.density import SMALL_FIT
 from al_cli.strategies.select import Batch, select_batch
 
 #: flip rate at and above which the whole batch explores
@@ -208,7 +209,8 @@ def _cluster(Z: np.ndarray, n_clusters: int, rng: np.random.Generator) -> np.nda
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a cluster may stay empty on duplicates
-        km = MiniBatchKMeans(n_clusters=n_clusters, n_init=3, random_state=random_state_from(rng),
+        km = MiniBatchKMeans(n_clusters=n_clusters, n_init=3 if Z.shape[0] <= SMALL_FIT else 1,
+                             random_state=random_state_from(rng),
                              batch_size=2048, max_iter=50).fit(Z)
     return km.labels_.astype(np.intp)
 
@@ -296,6 +298,10 @@ def _explore_typical(X, avail: np.ndarray, labeled_pos: np.ndarray, labeled_y, k
     if pos.shape[0] > CLUSTER_SAMPLE:
         pos = np.sort(rng.choice(pos, size=CLUSTER_SAMPLE, replace=False))
     lab = np.asarray(labeled_pos, dtype=np.intp)
+    labeled_y = np.asarray(labeled_y, dtype=object)
+    if lab.shape[0] > CLUSTER_SAMPLE:  # as many labeled rows as available ones at most
+        keep = np.sort(rng.choice(lab.shape[0], size=CLUSTER_SAMPLE, replace=False))
+        lab, labeled_y = lab[keep], labeled_y[keep]
     rows = np.concatenate([pos, lab])
     if rows.shape[0] < 2 * MIN_CLUSTER_ROWS or lab.shape[0] < 2:
         plan.agreement = 0.0
