@@ -51,7 +51,7 @@ def init(
     validation: Optional[Path] = typer.Option(None, "--validation", help="Held-out labeled file for 'al evaluate'."),
     label_column: str = typer.Option("label", "--label-column", help="Label column of the validation file."),
     model: Optional[str] = typer.Option(None, "--model", callback=choice(model_names), help=names_help(model_names()) + ". Default: logistic_regression; relevance_lr for --task discovery."),
-    strategy: Optional[str] = typer.Option(None, "--strategy", callback=choice(strategy_names), help="Default query strategy (see 'al query --help'): " + names_help(strategy_names()) + ". Default: margin; relevance for --task discovery."),
+    strategy: Optional[str] = typer.Option(None, "--strategy", callback=choice(strategy_names), help="Default query strategy (see 'al query --help'): " + names_help(strategy_names()) + ". Default: auto (adaptive); relevance for --task discovery."),
     task: str = typer.Option("classification", "--task", callback=choice(("classification", "discovery")), help="classification, or discovery: find the documents of the --relevant label first (legal review, screening)."),
     relevant: Optional[str] = typer.Option(None, "--relevant", help="With --task discovery: the label sought."),
     text_features: Optional[str] = typer.Option(None, "--text-features", callback=choice(text_extractors), help="Features of the text columns: " + names_help(text_extractors()) + " (minilm: sentence embeddings, extra al-cli[embeddings]). Default: tfidf; tfidf_all for --task discovery."),

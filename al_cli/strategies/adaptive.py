@@ -82,7 +82,8 @@ class AutoPlan:
         if self.flip_rate is None:
             why = f"{self.note or 'no previous model'}: no evidence the model has settled"
         else:
-            why = f"{self.flip_rate:.0%} of predictions changed since the previous model"
+            rate = f"{self.flip_rate:.1%}" if 0 < self.flip_rate < 0.01 else f"{self.flip_rate:.0%}"
+            why = f"{rate} of predictions changed since the previous model"
             why += " (settled below 10%)" if self.explore < 1 else " (unsettled: 10% or more)"
         parts = []
         if self.n_uncertain:
