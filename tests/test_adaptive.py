@@ -233,6 +233,11 @@ def test_a_new_project_defaults_to_auto_and_query_explains_it(tmp_path):
     assert d["auto"]["reason"].startswith("auto: ")
     q = (proj / "queue.csv").read_text()
     assert ",auto," in q or ",random," in q
+    # 'retrain --force' on the same labels is no evidence of settling: compared with the
+    # model before, which was fitted on other labels, the flip rate stays what it was
+    assert runner.invoke(app, ["retrain", "-p", str(proj), "--force"]).exit_code == 0
+    r = runner.invoke(app, ["query", "-p", str(proj), "--size", "6", "--json"])
+    assert json.loads(r.stdout)["auto"]["flip_rate"] == d["auto"]["flip_rate"]
     # a named strategy gives no 'auto' decision
     r = runner.invoke(app, ["query", "-p", str(proj), "--size", "6", "--json", "--strategy", "margin"])
     assert json.loads(r.stdout)["auto"] is None

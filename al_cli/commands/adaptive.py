@@ -18,10 +18,11 @@ def flip_evidence(snap: Snapshot) -> tuple[float | None, str]:
     from al_cli.store.modelstore import LegacyModelError
 
     versions = snap.proj.models.versions()
-    if len(versions) < 2:
+    previous = _previous_version(snap, versions)
+    if previous is None:
         return None, "first model"
     try:
-        before, _ = snap.proj.load_model(versions[-2], snap.trusted)
+        before, _ = snap.proj.load_model(previous, snap.trusted)
     except LegacyModelError:
         return None, "the previous model was saved by al 0.1.0"
     _, after, _ = snap.model
@@ -34,6 +35,26 @@ def flip_evidence(snap: Snapshot) -> tuple[float | None, str]:
         rows = np.sort(snap.stream("auto.flip").choice(n, size=adaptive.FLIP_SAMPLE, replace=False))
     X = pf.X[rows]
     return adaptive.flip_rate(predict_labels(before, X), predict_labels(after, X)), ""
+
+
+def _previous_version(snap: Snapshot, versions: list[int]) -> int | None:
+    """The latest version before the latest one that was fitted on other labels (a
+    'retrain --force' on the same labels gives the same model: no evidence of settling)."""
+    if len(versions) < 2:
+        return None
+
+    def used(v: int):
+        try:
+            rows = snap.proj.load_manifest(v).get("labels_used")
+        except Exception:  # noqa: BLE001 - an unreadable manifest: compare by version only
+            return None
+        return frozenset((str(r.get("id")), str(r.get("label"))) for r in rows) if isinstance(rows, list) else None
+
+    last = used(versions[-1])
+    for v in reversed(versions[:-1]):
+        if last is None or used(v) != last:
+            return v
+    return None
 
 
 def auto_batch(snap: Snapshot, n: int, available: np.ndarray, *, spec, groups, cost_arr, dens,
