@@ -192,6 +192,35 @@ def test_with_unseen_classes_auto_finds_them_where_margin_does_not():
     assert run(False) < 10
 
 
+def test_cost_orders_the_margin_part_and_every_row_carries_its_own_cost():
+    X, y, labeled, available, scores = _case()
+    cost = np.linspace(1.0, 9.0, len(X))
+    batch, plan = adaptive.auto_batch(scores, 10, rng=np.random.default_rng(3), available=available, X=X,
+                                      labeled_pos=labeled, labeled_y=y[labeled], flip=0.0, random_fraction=0.3,
+                                      cost=cost, cost_unit="s", name="closeness of the top two")
+    assert np.allclose(batch.cost, cost[batch.positions])  # random rows too
+    assert np.allclose(batch.final_score, scores[batch.positions] / cost[batch.positions])
+    assert all(r.endswith("s") for r in batch.reasons())  # 'cost 5.3s'
+    plain = select_batch(scores, 7, rng=np.random.default_rng(3), available=available, cost=cost)
+    assert list(batch.positions[:7]) == list(plain.positions)
+
+
+def test_of_two_twins_the_cheaper_one_is_kept():
+    X, y, labeled, available, scores = _case()
+    groups = np.arange(len(X))
+    top = int(np.argmax(scores))
+    twin = int(np.flatnonzero(available & (np.arange(len(X)) != top))[0])
+    groups[twin] = groups[top]
+    scores = scores.copy()
+    scores[twin] = scores[top]
+    cost = np.ones(len(X))
+    cost[top] = 3.0
+    batch, _ = adaptive.auto_batch(scores, 5, rng=np.random.default_rng(1), available=available, X=X,
+                                   labeled_pos=labeled, labeled_y=y[labeled], flip=0.0, random_fraction=0.0,
+                                   groups=groups, cost=cost)
+    assert twin in batch.positions and top not in batch.positions
+
+
 # ----------------------------------------------------------------------------- wiring
 def test_a_new_project_defaults_to_auto_and_query_explains_it(tmp_path):
     from typer.testing import CliRunner
@@ -238,6 +267,13 @@ def test_a_new_project_defaults_to_auto_and_query_explains_it(tmp_path):
     assert runner.invoke(app, ["retrain", "-p", str(proj), "--force"]).exit_code == 0
     r = runner.invoke(app, ["query", "-p", str(proj), "--size", "6", "--json"])
     assert json.loads(r.stdout)["auto"]["flip_rate"] == d["auto"]["flip_rate"]
+    # an older model al cannot load is no evidence, not a reason to stop
+    old = sorted((proj / "models").glob("*.skops"))[0]
+    old.write_bytes(old.read_bytes()[:-10] + b"0123456789")
+    r = runner.invoke(app, ["query", "-p", str(proj), "--size", "6", "--json"])
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout)["auto"]
+    assert got["flip_rate"] is None and "cannot be loaded" in got["reason"], got
     # a named strategy gives no 'auto' decision
     r = runner.invoke(app, ["query", "-p", str(proj), "--size", "6", "--json", "--strategy", "margin"])
     assert json.loads(r.stdout)["auto"] is None

@@ -9,6 +9,7 @@ import numpy as np
 from al_cli.commands.modeling import model_matrix, predict_labels
 from al_cli.commands.scoring import pool_scores
 from al_cli.commands.snapshot import Snapshot
+from al_cli.errors import AlError
 from al_cli.strategies import adaptive
 
 
@@ -25,10 +26,14 @@ def flip_evidence(snap: Snapshot) -> tuple[float | None, str]:
         before, _ = snap.proj.load_model(previous, snap.trusted)
     except LegacyModelError:
         return None, "the previous model was saved by al 0.1.0"
+    except AlError as exc:  # only evidence: an older model al cannot load is no reason to stop
+        return None, f"model {previous:04d} cannot be loaded ({exc.message.split(': ')[-1]})"
     _, after, _ = snap.model
     pf = snap.features
-    if before.get("feature_key") != pf.key or after.get("feature_key") != pf.key:
-        return None, "the features changed since the previous model"
+    if after.get("feature_key") != pf.key:
+        return None, "the pool or its features changed since the latest model was fitted"
+    if before.get("feature_key") != pf.key:
+        return None, f"model {previous:04d} was fitted on other features"
     n = pf.n_rows
     rows = np.arange(n)
     if n > adaptive.FLIP_SAMPLE:  # the same rows every round (the stream's keys are fixed)

@@ -95,7 +95,9 @@ class AutoPlan:
         if self.n_random:
             parts.append(f"{self.n_random} random check")
         text = f"auto: {why}; " + ", ".join(parts)
-        if self.agreement is not None and (self.n_typical or self.n_explore_random):
+        if self.agreement is None and self.n_explore_random:
+            text += "; too few rows to compare clusters with labels: random rows"
+        elif self.agreement is not None and (self.n_typical or self.n_explore_random):
             text += (f"; labels agree within clusters {self.agreement:.2f} "
                      f"({'>=' if self.n_typical else '<'} {AGREEMENT_GATE:g}: "
                      f"{'typical rows' if self.n_typical else 'random rows'})")
@@ -232,11 +234,13 @@ def auto_batch(margin_scores, n: int, *, rng: np.random.Generator, available, X,
     apply to the margin part, as :func:`select_batch` takes them.
     """
     check_rng(rng)
+    scores = np.asarray(margin_scores, dtype=float)
+    final, cost = _weighted(scores, select_kw)
     avail = np.asarray(available, dtype=bool).copy()
-    if groups is not None:
+    if groups is not None:  # the twin kept is the one with the best final score, as select_batch keeps
         from al_cli.strategies.select import one_per_group
 
-        avail &= one_per_group(groups, np.asarray(margin_scores, dtype=float), avail)
+        avail &= one_per_group(groups, final, avail)
     n_take = min(int(n), int(avail.sum()))
     n_random = int(round(n_take * random_fraction))
     if random_fraction > 0 and n_take >= 2:
@@ -274,7 +278,22 @@ def auto_batch(margin_scores, n: int, *, rng: np.random.Generator, available, X,
     plan.n_random = len(rand) - plan.n_explore_random
     parts.append((rand[:plan.n_explore_random], "explore"))
     parts.append((rand[plan.n_explore_random:], "random"))
-    return _as_batch(parts, b, np.asarray(margin_scores, dtype=float), select_kw.get("name", "margin")), plan
+    return _as_batch(parts, b, scores, final, cost, select_kw.get("name", "margin"),
+                     select_kw.get("cost_unit", "")), plan
+
+
+def _weighted(scores: np.ndarray, kw: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(final score, cost) of every row as select_batch weighs them (density, then cost)."""
+    final = scores
+    if kw.get("density") is not None:
+        from al_cli.strategies.density import density_weighted
+
+        final = density_weighted(final, kw["density"], kw.get("density_weight", 1.0))
+    cost = np.ones(scores.shape[0])
+    if kw.get("cost") is not None:
+        cost = np.asarray(kw["cost"], dtype=float)
+        final = final / cost ** float(kw.get("cost_lambda", 1.0))
+    return final, cost
 
 
 def _random_rows(avail: np.ndarray, k: int, rng: np.random.Generator, groups) -> np.ndarray:
@@ -305,8 +324,7 @@ def _explore_typical(X, avail: np.ndarray, labeled_pos: np.ndarray, labeled_y, k
         lab, labeled_y = lab[keep], labeled_y[keep]
     rows = np.concatenate([pos, lab])
     if rows.shape[0] < 2 * MIN_CLUSTER_ROWS or lab.shape[0] < 2:
-        plan.agreement = 0.0
-        return None
+        return None  # too few rows to cluster: agreement not measured (None), explore at random
     Z = embed(X[rows], rng)
     n_clusters = max(2, min(lab.shape[0] + k, MAX_CLUSTERS, rows.shape[0] // MIN_CLUSTER_ROWS))
     clusters = _cluster(Z, n_clusters, rng)
@@ -320,13 +338,14 @@ def _explore_typical(X, avail: np.ndarray, labeled_pos: np.ndarray, labeled_y, k
     return rows[picks]
 
 
-def _as_batch(parts, margin_batch: Batch | None, scores: np.ndarray, name: str) -> Batch:
+def _as_batch(parts, margin_batch: Batch | None, scores: np.ndarray, final_all: np.ndarray,
+              cost_all: np.ndarray, name: str, cost_unit: str) -> Batch:
     positions = np.concatenate([p for p, _ in parts]).astype(np.intp) if parts else np.empty(0, np.intp)
     kinds = np.concatenate([np.full(len(p), k, dtype=object) for p, k in parts]) if parts else np.empty(0, object)
     k = positions.shape[0]
-    final = scores[positions].copy()
+    final = final_all[positions].copy()
     rank = np.zeros(k, dtype=np.int64)
-    cost = np.ones(k)
+    cost = cost_all[positions].copy()
     density = np.full(k, np.nan)
     cluster = np.full(k, -1, dtype=np.intp)
     if margin_batch is not None and len(margin_batch):
@@ -335,5 +354,5 @@ def _as_batch(parts, margin_batch: Batch | None, scores: np.ndarray, name: str) 
         density[:m], cluster[:m] = margin_batch.density, margin_batch.cluster
     batch = Batch(positions=positions, score=scores[positions].copy(), final_score=final, cluster=cluster,
                   random_pick=(kinds == "random") | (kinds == "explore"), cost=cost, rank=rank, density=density, strategy=name,
-                  kind=kinds)
+                  cost_unit=cost_unit, kind=kinds)
     return batch
