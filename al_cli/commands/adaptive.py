@@ -14,8 +14,8 @@ from al_cli.strategies import adaptive
 
 
 def flip_evidence(snap: Snapshot) -> tuple[float | None, str]:
-    """The flip rate between the model before the latest and the latest, on a fixed sample
-    of pool rows, and a note when it cannot be measured."""
+    """The flip rate between the latest model and the latest one before it fitted on other
+    labels, on a fixed sample of pool rows, and a note when it cannot be measured."""
     from al_cli.store.modelstore import LegacyModelError
 
     versions = snap.proj.models.versions()

@@ -22,8 +22,8 @@ round from the project's own evidence, never from a round count:
    and the project's random share is drawn at random as for every strategy.
 
 The clustering runs on a uniform sample of at most :data:`CLUSTER_SAMPLE` available rows
-(plus the labeled rows), in at most 50 dimensions (a truncated SVD of wider or sparse
-features), so its cost does not grow with the pool. Same inputs and seed: same batch.
+(plus the labeled rows), on the features as they are up to 100 dense columns, else a
+truncated SVD to 50 (sparse TF-IDF included), so its cost does not grow with the pool. Same inputs and seed: same batch.
 """
 
 from __future__ import annotations
@@ -218,11 +218,6 @@ def _cluster(Z: np.ndarray, n_clusters: int, rng: np.random.Generator) -> np.nda
     return km.labels_.astype(np.intp)
 
 
-def _drop_groups(avail: np.ndarray, groups, picked: np.ndarray) -> None:
-    if groups is not None and len(picked):
-        avail &= ~np.isin(np.asarray(groups), np.asarray(groups)[picked])
-
-
 def auto_batch(margin_scores, n: int, *, rng: np.random.Generator, available, X, labeled_pos,
                labeled_y, flip: float | None, random_fraction: float = 0.1, groups=None,
                **select_kw) -> tuple[Batch, AutoPlan]:
@@ -237,7 +232,7 @@ def auto_batch(margin_scores, n: int, *, rng: np.random.Generator, available, X,
     scores = np.asarray(margin_scores, dtype=float)
     final, cost = _weighted(scores, select_kw)
     avail = np.asarray(available, dtype=bool).copy()
-    if groups is not None:  # the twin kept is the one with the best final score, as select_batch keeps
+    if groups is not None:  # one row per twin group stays: the best final score, as select_batch keeps
         from al_cli.strategies.select import one_per_group
 
         avail &= one_per_group(groups, final, avail)
@@ -255,10 +250,9 @@ def auto_batch(margin_scores, n: int, *, rng: np.random.Generator, available, X,
     n_unc = n_inf - n_explore
     if n_unc:
         b = select_batch(margin_scores, n_unc, rng=rng, available=avail, X=X, random_fraction=0.0,
-                         groups=groups, **select_kw)
+                         **select_kw)
         plan.n_uncertain = len(b)
         avail[b.positions] = False
-        _drop_groups(avail, groups, b.positions)
         parts.append((b.positions, "margin"))
     else:
         b = None
@@ -268,12 +262,12 @@ def auto_batch(margin_scores, n: int, *, rng: np.random.Generator, available, X,
         if typ is not None:
             plan.n_typical = len(typ)
             avail[typ] = False
-            _drop_groups(avail, groups, typ)
             parts.append((typ, "typical"))
         else:
             plan.n_explore_random = n_explore
     n_rand = n_take - sum(len(p) for p, _ in parts)
-    rand = _random_rows(avail, n_rand, rng, groups)
+    pos = np.flatnonzero(avail)
+    rand = pos[rng.choice(pos.shape[0], size=min(n_rand, pos.shape[0]), replace=False)]
     plan.n_explore_random = min(plan.n_explore_random, len(rand))
     plan.n_random = len(rand) - plan.n_explore_random
     parts.append((rand[:plan.n_explore_random], "explore"))
@@ -294,20 +288,6 @@ def _weighted(scores: np.ndarray, kw: dict) -> tuple[np.ndarray, np.ndarray]:
         cost = np.asarray(kw["cost"], dtype=float)
         final = final / cost ** float(kw.get("cost_lambda", 1.0))
     return final, cost
-
-
-def _random_rows(avail: np.ndarray, k: int, rng: np.random.Generator, groups) -> np.ndarray:
-    out: list[int] = []
-    avail = avail.copy()
-    while len(out) < k and avail.any():
-        pos = np.flatnonzero(avail)
-        take = pos[rng.choice(pos.shape[0], size=min(k - len(out), pos.shape[0]), replace=False)]
-        for j in take:
-            if avail[j]:
-                out.append(int(j))
-                avail[j] = False
-                _drop_groups(avail, groups, np.array([j]))
-    return np.asarray(out, dtype=np.intp)
 
 
 def _explore_typical(X, avail: np.ndarray, labeled_pos: np.ndarray, labeled_y, k: int,
@@ -352,7 +332,6 @@ def _as_batch(parts, margin_batch: Batch | None, scores: np.ndarray, final_all: 
         m = len(margin_batch)
         final[:m], rank[:m], cost[:m] = margin_batch.final_score, margin_batch.rank, margin_batch.cost
         density[:m], cluster[:m] = margin_batch.density, margin_batch.cluster
-    batch = Batch(positions=positions, score=scores[positions].copy(), final_score=final, cluster=cluster,
-                  random_pick=(kinds == "random") | (kinds == "explore"), cost=cost, rank=rank, density=density, strategy=name,
-                  cost_unit=cost_unit, kind=kinds)
-    return batch
+    return Batch(positions=positions, score=scores[positions].copy(), final_score=final, cluster=cluster,
+                 random_pick=(kinds == "random") | (kinds == "explore"), cost=cost, rank=rank, density=density,
+                 strategy=name, cost_unit=cost_unit, kind=kinds)
