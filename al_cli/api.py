@@ -29,7 +29,7 @@ _EXPORTS = {
     "evaluate": "evaluate", "EvalResult": "evaluate",
     "score": "score", "ScoreResult": "score",
     "query": "query", "BatchResult": "batch",
-    "status": "status", "StatusResult": "status",
+    "status": "status", "cached_status": "status", "StatusResult": "status",
     "export": "export", "ExportSetResult": "export",
     "predict": "predict", "PredictResult": "predict",
     "explain": "explain", "ExplainResult": "explain",

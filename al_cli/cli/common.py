@@ -20,6 +20,7 @@ from al_cli import __version__
 from al_cli import console as con
 from al_cli import settings
 from al_cli.errors import AlError
+from al_cli.status_view import counts  # noqa: F401 - the commands' modules use it from here
 from al_cli.report import set_progress, set_reporter
 
 def examples(*lines: str) -> str:
@@ -134,7 +135,10 @@ def handle(fn: Callable[..., Any]) -> Callable[..., Any]:
         set_reporter(con.message)
         set_progress(con.progress_bar if con.err.is_terminal and not kwargs.get("json_out") else None)
         try:
-            return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _memo_status()
         except AlError as exc:
             con.error(exc.message)
             raise typer.Exit(exc.exit_code) from None
@@ -158,6 +162,32 @@ def handle(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+#: a label log larger than this is not re-read at a command's end: 'al status' reads it itself
+_MEMO_MAX_LOG = 32 << 20
+
+
+def _memo_status() -> None:
+    """After a command that wrote to a project, compute its status and keep it in the memo
+    (store/statuscache.py) so that the next 'al status' answers without pandas. Silent; a
+    failure here only means the next 'al status' computes the answer itself."""
+    from al_cli.store.project import take_written
+
+    roots = take_written()
+    if not roots:
+        return
+    set_progress(None)
+    for root in roots:
+        try:
+            if (root / "labels.csv").exists() and (root / "labels.csv").stat().st_size > _MEMO_MAX_LOG:
+                continue
+            from al_cli.commands.status import refresh
+            from al_cli.store import Project
+
+            refresh(Project(root), quiet=True)
+        except Exception:  # noqa: BLE001 - the memo is an optimisation, never a failure
+            pass
 
 
 _OS_HINTS = {  # what to do, after the system's own words for what happened
@@ -207,10 +237,6 @@ def open_project(project: Optional[Path]):
     from al_cli.store import Project
 
     return Project.open(project)
-
-
-def counts(d: dict[str, int]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in d.items())
 
 
 def _version(value: bool) -> None:

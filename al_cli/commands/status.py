@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from al_cli.commands.labels_io import per_class
-from al_cli.commands.snapshot import Snapshot
 from al_cli.store import Project
+
+if TYPE_CHECKING:
+    from al_cli.commands.snapshot import Snapshot
+
+#: stands for " -p ROOT" in a memoised next command, put back or left out by where al runs
+_P = "\x00P"
 
 
 @dataclass
@@ -35,6 +37,60 @@ class StatusResult:
 
 
 def status(proj: Project) -> StatusResult:
+    """The project's status, computed from its files."""
+    return _with_p(_compute(proj), proj.root)
+
+
+def cached_status(proj: Project) -> StatusResult:
+    """:func:`status` from the memo in cache/status.json when no file it reads has changed
+    since (store/statuscache.py), else computed and memoised. Imports no pandas on a hit."""
+    from al_cli import __version__
+    from al_cli.store import statuscache
+
+    hit = statuscache.load(proj.root, __version__)
+    if hit is not None:
+        try:
+            return _with_p(StatusResult(**hit), proj.root)
+        except TypeError:
+            pass  # a memo of another shape: compute again
+    return refresh(proj, quiet=False)
+
+
+def refresh(proj: Project, quiet: bool = True) -> StatusResult:
+    """Compute the status and memoise it if the folder did not change meanwhile and nothing
+    was said on stderr. ``quiet``: what it says is dropped (a command's closing refresh)."""
+    from dataclasses import asdict
+
+    from al_cli import __version__
+    from al_cli import report
+    from al_cli.store import statuscache
+
+    try:
+        extra = [str(proj.pool_path.resolve())]
+    except Exception:  # noqa: BLE001 - no pool file named: _compute says what is wrong
+        extra = []
+    before = statuscache.signature(proj.root, extra)
+    with report.collecting() as said:
+        res = _compute(proj)
+    if not quiet:
+        for level, msg in said:
+            report._say(level, msg)
+    if not said:
+        statuscache.save(proj.root, __version__, before, extra, asdict(res))
+    return _with_p(res, proj.root)
+
+
+def _with_p(res: StatusResult, root: Path) -> StatusResult:
+    """Put ' -p ROOT' in the next command unless al runs in the project folder itself."""
+    p = f" -p {root}" if Path.cwd().resolve() != Path(root).resolve() else ""
+    res.next_command = res.next_command.replace(_P, p)
+    return res
+
+
+def _compute(proj: Project) -> StatusResult:
+    from al_cli.commands.labels_io import per_class
+    from al_cli.commands.snapshot import Snapshot
+
     snap = Snapshot(proj)
     cfg = snap.cfg
     eff = snap.known_labels
@@ -51,7 +107,7 @@ def status(proj: Project) -> StatusResult:
                 "source": r["source"], "accuracy": float(r["accuracy"]), "macro_f1": float(r["macro_f1"])}
     state = proj.read_pool_state() or {}
     train = eff[~eff["id"].isin(snap.audit_set)]
-    p = f" -p {proj.root}" if Path.cwd().resolve() != proj.root.resolve() else ""
+    p = _P
     if len(eff) == 0 and len(q) == 0:
         nxt = f"al seed{p} --size {cfg.batch_size}"
     elif len(q):
@@ -87,6 +143,8 @@ def discovery_state(snap: Snapshot, eff, target: float = 0.95, confidence: float
     """Documents read, relevant found and, from scores.csv of the latest model, the Quant
     estimate (Yang, Lewis & Frieder 2021) of the relevant documents still unread: the sum of
     their probabilities of relevance, with a 95% interval. Reads scores.csv, fits nothing."""
+    import numpy as np
+
     from al_cli.reports.recall import quant_estimate
 
     rel = snap.cfg.relevant

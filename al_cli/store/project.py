@@ -24,6 +24,16 @@ HISTORY_COLUMNS = [
 ]
 POOL_STATE_FORMAT = 1
 
+#: project folders written to in this process since :func:`take_written` was last called
+_WRITTEN: dict[str, Path] = {}
+
+
+def take_written() -> list[Path]:
+    """The folders written to (a lock taken, al.yaml written) since the last call."""
+    roots = list(_WRITTEN.values())
+    _WRITTEN.clear()
+    return roots
+
 
 def find_root(start: Path | str | None) -> Path:
     """The project folder: ``start`` or the first parent holding al.yaml (like git)."""
@@ -90,8 +100,11 @@ class Project:
 
         atomic_write_text(self.config_path, config_mod.dump(cfg))
         self._config = cfg
+        _WRITTEN[str(self.root)] = self.root
 
     def lock(self, timeout: float | None = None):
+        """The project lock; every writer of the folder holds it while it writes."""
+        _WRITTEN[str(self.root)] = self.root
         return project_lock(self.root, timeout)
 
     # label log -------------------------------------------------------------
