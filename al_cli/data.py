@@ -21,9 +21,14 @@ except ImportError:  # pragma: no cover - pandas moved it
 STDIN = "-"
 
 
-def read_table(path: Path | str, what: str = "data file", str_columns: list[str | None] | None = None) -> pd.DataFrame:
+def read_table(path: Path | str, what: str = "data file", str_columns: list[str | None] | None = None,
+               compact: bool = False) -> pd.DataFrame:
     """CSV (',' or a sniffed ';' / tab / '|') or Parquet, as a DataFrame; ``-`` is
     standard input (CSV).
+
+    ``compact`` (the pool): a CSV of at least ``AL_BIG_POOL_MB`` is read a block of rows at
+    a time with its numeric columns as float32, which halves what the pool takes in memory
+    (see :func:`big_pool`).
 
     ``str_columns`` (ids, labels) are read as the text written in the file: '007' stays
     '007', 'true' stays 'true', 'NA' and 'null' stay words (only an empty cell is
@@ -62,6 +67,10 @@ def read_table(path: Path | str, what: str = "data file", str_columns: list[str 
             source.seek(0)
         keep = [c for c in str_cols if c in names]
         na = {c: ([""] if c in keep else list(_DEFAULT_NA)) for c in names}
+        if compact and not stdin and big_pool(path):
+            got = _read_compact(path, sep, keep, na)
+            if got is not None:
+                return got
         return pd.read_csv(source, sep=sep, encoding="utf-8-sig", low_memory=False,
                            dtype={c: str for c in keep} or None, keep_default_na=False, na_values=na)
     except DataError:
@@ -79,6 +88,46 @@ def read_table(path: Path | str, what: str = "data file", str_columns: list[str 
         raise DataError(f"{where}: cannot read {what} ({exc.strerror or exc})") from None
     except ValueError as exc:
         raise DataError(f"{where}: cannot read {what} ({type(exc).__name__}: {exc})") from None
+
+
+BLOCK_ROWS = 500_000
+
+
+def big_pool(path: Path) -> bool:
+    """A CSV pool of at least ``AL_BIG_POOL_MB`` megabytes (default 512): read compactly,
+    its features fitted on a sample (features/transform.py)."""
+    from al_cli import settings
+
+    try:
+        return path.suffix.lower() not in (".parquet", ".pq") and path.stat().st_size >= settings.big_pool_bytes()
+    except OSError:
+        return False
+
+
+def _read_compact(path: Path, sep: str, keep: list[str], na: dict) -> pd.DataFrame | None:
+    """The CSV a block of rows at a time, numbers as float32. The first block decides which
+    columns are numbers; None when a later block disagrees about a column's type (the file
+    is then read whole, as any other)."""
+    opts = dict(sep=sep, encoding="utf-8-sig", keep_default_na=False, na_values=na)
+    first = pd.read_csv(path, nrows=BLOCK_ROWS, dtype={c: str for c in keep} or None, **opts)
+    numeric = [c for c in first.columns if c not in keep and pd.api.types.is_numeric_dtype(first[c])
+               and not pd.api.types.is_bool_dtype(first[c])]
+    kinds = {c: str(first[c].dtype) for c in first.columns if c not in numeric}
+    dtype = {**{c: str for c in keep}, **{c: np.float32 for c in numeric}}
+    blocks = []
+    try:
+        with pd.read_csv(path, chunksize=BLOCK_ROWS, dtype=dtype, **opts) as reader:
+            for block in reader:
+                if any(str(block[c].dtype) != k for c, k in kinds.items()):
+                    return None
+                blocks.append(block)
+    except ValueError:  # a number column holds text further down: typed from the whole file
+        return None
+    if not blocks:
+        return first
+    df = pd.concat(blocks, ignore_index=True)
+    del blocks
+    return df
 
 
 def sniff_delimiter(path: Path) -> str:
@@ -100,7 +149,7 @@ def _sniff(head: bytes) -> str:
     return ","
 
 
-def read_column(path: Path, column: str, what: str, as_str: bool = False) -> pd.Series:
+def read_column(path: Path, column: str, what: str, as_str: bool = False, header_only: bool = False):
     """One column of a CSV/Parquet file, without loading the others.
 
     A missing column is a :class:`ColumnNotFoundError`; an unreadable file (not UTF-8,
@@ -124,6 +173,8 @@ def read_column(path: Path, column: str, what: str, as_str: bool = False) -> pd.
             shown = ", ".join(map(str, names[:12]))
             raise ColumnNotFoundError(f"{path}: {what} column '{column}' not found (columns: {shown})",
                                       path, column)
+        if header_only:
+            return None
         if parquet:
             return pd.read_parquet(path, columns=[column])[column]
         if as_str:  # the text as written: 'NA' and '007' are ids, only '' is missing
@@ -145,6 +196,38 @@ def read_column(path: Path, column: str, what: str, as_str: bool = False) -> pd.
         raise DataError(f"{path}: cannot read {what} column '{column}' ({exc.strerror or exc})") from None
     except (ValueError, KeyError) as exc:  # e.g. a damaged Parquet file
         raise DataError(f"{path}: cannot read {what} column '{column}' ({type(exc).__name__}: {exc})") from None
+
+
+def column_blocks(path: Path, columns: list[str], what: str):
+    """Some columns of a CSV/Parquet file, a block of rows at a time (one pass over the
+    file, whatever the number of columns); as :func:`read_column` for a missing column or
+    an unreadable file."""
+    path = Path(path)
+    for c in columns:  # names checked (and errors worded) as for one column, on the header
+        _check_named(path, c, what)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        yield pd.read_parquet(path, columns=list(columns))
+        return
+    sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else sniff_delimiter(path)
+    try:
+        with pd.read_csv(path, sep=sep, usecols=list(columns), encoding="utf-8-sig",
+                         chunksize=BLOCK_ROWS) as reader:
+            for block in reader:
+                yield block[list(columns)]
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not valid UTF-8 (byte {exc.start}); re-save the file as UTF-8") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty") from None
+    except pd.errors.ParserError as exc:
+        msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else "parse error"
+        raise DataError(f"{path}: not a readable CSV ({msg})") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read {what} columns ({exc.strerror or exc})") from None
+
+
+def _check_named(path: Path, column: str, what: str) -> None:
+    """read_column's checks (file there, column in the header) without reading the rows."""
+    read_column(path, column, what, header_only=True)
 
 
 def check_columns(df: pd.DataFrame, columns: list[str], path: Path, what: str) -> None:
@@ -217,22 +300,31 @@ def canonical_labels(col: pd.Series, allowed: list[str]) -> pd.Series:
     return text.replace(mapping) if mapping else text
 
 
-def row_digest(df: pd.DataFrame, n: int | None = None) -> str:
-    """A digest of the first ``n`` rows' content (column names included)."""
+def row_digest(df: pd.DataFrame, n: int | None = None, *, legacy: bool = False) -> str:
+    """A digest of the first ``n`` rows' content (column names included).
+
+    Numbers are hashed as float32, so a pool read with its numbers as float32 (a big pool,
+    :func:`read_table`) and one read as float64 have the same digest, and a column widened
+    from int to float (a blank in an appended row) keeps the digest of the rows known
+    before. ``legacy``: as al wrote it before (float64), to recognise an older pool.json.
+    """
     part = df if n is None else df.iloc[:n]
     h = hashlib.sha256()
     h.update("\x1f".join(map(str, part.columns)).encode())
-    if len(part):
-        # numbers as float64: a column widened from int to float (a blank in an appended
-        # row) keeps the digest of the rows known before
-        stable = part.apply(lambda c: c.astype("float64") if pd.api.types.is_numeric_dtype(c)
-                            and not pd.api.types.is_bool_dtype(c) else c)
+    width = "float64" if legacy else "float32"
+    for a in range(0, len(part), DIGEST_ROWS):  # a block at a time: no copy of the whole pool
+        block = part.iloc[a:a + DIGEST_ROWS]
+        stable = block.apply(lambda c: c.astype(width) if pd.api.types.is_numeric_dtype(c)
+                             and not pd.api.types.is_bool_dtype(c) else c)
         h.update(pd.util.hash_pandas_object(stable, index=False).to_numpy().tobytes())
     return h.hexdigest()
 
 
+DIGEST_ROWS = 1_000_000
+
+
 def read_pool(path: Path, id_column: str | None, needed: list[str]) -> tuple[pd.DataFrame, pd.Series]:
-    df = read_table(path, "pool", str_columns=[id_column])
+    df = read_table(path, "pool", str_columns=[id_column], compact=True)
     if len(df) == 0:
         raise DataError(f"{path}: the pool has no rows")
     if id_column is not None:

@@ -55,3 +55,21 @@ def default_annotator() -> str:
 def debug() -> bool:
     """``AL_DEBUG``: show tracebacks of unexpected errors (any value but empty, 0, false, no)."""
     return os.environ.get("AL_DEBUG", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+DEFAULT_BIG_POOL_MB = 512.0
+
+
+def big_pool_bytes() -> int:
+    """``AL_BIG_POOL_MB``: a CSV pool this large or larger (default 512 MB) is read with its
+    numbers as float32 and its features fitted on a sample of rows."""
+    raw = os.environ.get("AL_BIG_POOL_MB")
+    if raw is None or raw.strip() == "":
+        return int(DEFAULT_BIG_POOL_MB * 2**20)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not (value == value and 0 <= value < float("inf")):
+        raise SettingError(f"environment variable AL_BIG_POOL_MB: must be a number >= 0 of megabytes (got {raw!r})")
+    return int(value * 2**20)

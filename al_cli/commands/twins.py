@@ -32,12 +32,19 @@ FILES = ("twins.npy", "twins.json")
 
 
 def content_keys(frame: pd.DataFrame) -> np.ndarray:
-    """A 64-bit key per row of ``frame`` from its normalised cell text (see the module)."""
+    """A 64-bit key per row of ``frame`` from its normalised cell text (see the module).
+
+    Number columns are hashed by value (as float64, -0.0 as 0.0, missing alike), which
+    gives the same groups as their text would (3.0 and 3 are shown alike, two different
+    numbers never are) without making a string of every cell."""
     if frame.shape[1] == 0:
         return np.arange(len(frame), dtype=np.uint64)  # nothing shown: no row is a twin
     parts = {}
     for c in frame.columns:
         col = frame[c]
+        if _by_value(col):
+            parts[str(c)] = col.astype("float64") + 0.0
+            continue
         text = col.astype(str).mask(col.isna(), "")
         if pd.api.types.is_float_dtype(col):  # 3.0 and 3 are shown alike
             whole = col.notna() & np.isfinite(col) & (np.mod(col.fillna(0), 1) == 0) & (col.abs() < 1e15)
@@ -46,6 +53,15 @@ def content_keys(frame: pd.DataFrame) -> np.ndarray:
             text = text.str.replace(r"\s+", " ", regex=True).str.strip()
         parts[str(c)] = text
     return pd.util.hash_pandas_object(pd.DataFrame(parts), index=False).to_numpy()
+
+
+def _by_value(col: pd.Series) -> bool:
+    """A number column whose values float64 holds exactly (ints up to 2**53)."""
+    if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
+        return False
+    if pd.api.types.is_integer_dtype(col):
+        return not len(col) or int(np.abs(col.to_numpy()).max()) <= 2**53
+    return True
 
 
 def groups_of(keys: np.ndarray) -> np.ndarray:
@@ -72,10 +88,13 @@ def pool_groups(snap) -> np.ndarray:
                 return g
     except (OSError, ValueError, TypeError):
         pass
-    frame = pd.DataFrame({c: data_mod.read_column(path, c, "display") for c in cols})
-    if len(frame) != stamp["n_rows"]:  # the pool changed under us: no twins this time
+    if not cols:
+        return np.arange(stamp["n_rows"], dtype=np.int64)  # nothing shown: no row is a twin
+    keys = [content_keys(block) for block in data_mod.column_blocks(path, cols, "display")]
+    n = sum(len(k) for k in keys)
+    if n != stamp["n_rows"]:  # the pool changed under us: no twins this time
         return np.arange(stamp["n_rows"], dtype=np.int64)
-    g = groups_of(content_keys(frame))
+    g = groups_of(np.concatenate(keys) if keys else np.empty(0, dtype=np.uint64))
     try:
         proj.cache_dir.mkdir(parents=True, exist_ok=True)
         with atomic_target(npy) as tmp:

@@ -69,8 +69,13 @@ def load_features(proj) -> PoolFeatures:
     big = before.st_size >= BIG_FILE
     with busy(f"reading {path.name}", big):
         df, ids = read_pool(proj)
-    with busy(f"building features of {len(df):,} rows", big):
-        tr, X = fit_transform(df, cfg, str(path), ids=ids, root=proj.root, cache_dir=proj.cache_dir)
+    if data_mod.big_pool(path):  # fitted on a sample, applied a block at a time (progress shown)
+        from al_cli.features.transform import fit_transform_sampled
+
+        tr, X = fit_transform_sampled(df, cfg, str(path), ids=ids, root=proj.root, cache_dir=proj.cache_dir)
+    else:
+        with busy(f"building features of {len(df):,} rows", big):
+            tr, X = fit_transform(df, cfg, str(path), ids=ids, root=proj.root, cache_dir=proj.cache_dir)
     key = data_mod.row_digest(df)[:16] + feature_config_key(cfg)
     ids_arr = ids.to_numpy(dtype=object)
     try:

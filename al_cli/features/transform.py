@@ -162,6 +162,46 @@ def fit_transform(df: pd.DataFrame, cfg: Config, source: str = "pool", *, ids=No
     return tr, _finish(X)
 
 
+#: a big pool's transform is fitted on this many rows drawn at random, then applied to
+#: TRANSFORM_ROWS rows at a time (cache.py; data.big_pool says which pools are big)
+FIT_ROWS = 250_000
+TRANSFORM_ROWS = 250_000
+
+
+def fit_transform_sampled(df: pd.DataFrame, cfg: Config, source: str = "pool", *, ids=None,
+                          root: Path | None = None, cache_dir: Path | None = None, fit_rows: int = FIT_ROWS):
+    """:func:`fit_transform` for a big pool: the transform is fitted on ``fit_rows`` rows
+    drawn at random (seeded by random_state: the same rows every time), and every row is
+    then transformed a block at a time into one float32 matrix, so memory holds the pool,
+    the matrix and one block, never a float64 copy of the whole pool."""
+    from al_cli.report import progress
+
+    n = len(df)
+    if n <= fit_rows:
+        return fit_transform(df, cfg, source, ids=ids, root=root, cache_dir=cache_dir)
+    pick = np.sort(np.random.default_rng(cfg.random_state).choice(n, size=fit_rows, replace=False))
+    sample = df.iloc[pick]
+    sample_ids = None if ids is None else np.asarray(ids, dtype=object)[pick]
+    tr, _ = fit_transform(sample, cfg, source, ids=sample_ids, root=root, cache_dir=cache_dir)
+    del sample
+    blocks, dense = [], None
+    with progress(n, f"featurising {n:,} rows") as advance:
+        for a in range(0, n, TRANSFORM_ROWS):
+            part = transform(tr, df.iloc[a:a + TRANSFORM_ROWS], cfg, source)
+            if dense is None and not sp.issparse(part) and not blocks:
+                dense = np.empty((n, part.shape[1]), dtype=np.float32)
+            if dense is not None and not sp.issparse(part):
+                dense[a:a + part.shape[0]] = part
+            else:
+                if dense is not None:  # a block came out sparse: everything as CSR
+                    blocks, dense = [sp.csr_matrix(dense[:a])], None
+                blocks.append(sp.csr_matrix(part, dtype=np.float32))
+            advance(part.shape[0])
+    if dense is not None:
+        return tr, dense
+    return tr, sp.vstack(blocks, format="csr", dtype=np.float32)
+
+
 def transform(tr: ColumnTransformer, df: pd.DataFrame, cfg: Config | None = None, source: str = "data"):
     id_column = cfg.data.id_column if cfg is not None else None
     for name, est, _ in tr.transformers:

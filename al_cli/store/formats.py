@@ -101,7 +101,7 @@ def _rehash_pool_state(root: Path) -> None:
         pool = Path(cfg.data.path) if Path(cfg.data.path).is_absolute() else root / cfg.data.path
         n = int(state["n_rows"])
         old = data_mod.read_table(pool, "pool")  # al 0.1.0's init: ids as numbers
-        if len(old) < n or data_mod.row_digest(old, n) != state.get("digest"):
+        if len(old) < n or data_mod.row_digest(old, n, legacy=True) != state.get("digest"):
             return  # not the old way of hashing, or the pool changed: the commands will say so
         new = data_mod.read_table(pool, "pool", str_columns=[cfg.data.id_column])
         atomic_write_json(state_path, {"format": 1, "n_rows": n, "digest": data_mod.row_digest(new, n)})
