@@ -169,14 +169,16 @@ TRANSFORM_ROWS = 250_000
 
 
 def fit_transform_sampled(df: pd.DataFrame, cfg: Config, source: str = "pool", *, ids=None,
-                          root: Path | None = None, cache_dir: Path | None = None, fit_rows: int = FIT_ROWS):
-    """:func:`fit_transform` for a big pool: the transform is fitted on ``fit_rows`` rows
+                          root: Path | None = None, cache_dir: Path | None = None, fit_rows: int | None = None):
+    """:func:`fit_transform` for a big pool: the transform is fitted on ``fit_rows`` (default
+    :data:`FIT_ROWS`) rows
     drawn at random (seeded by random_state: the same rows every time), and every row is
-    then transformed a block at a time into one float32 matrix, so memory holds the pool,
+    then transformed a block at a time (:data:`TRANSFORM_ROWS`) into one float32 matrix, so memory holds the pool,
     the matrix and one block, never a float64 copy of the whole pool."""
     from al_cli.report import progress
 
     n = len(df)
+    fit_rows = FIT_ROWS if fit_rows is None else fit_rows
     if n <= fit_rows:
         return fit_transform(df, cfg, source, ids=ids, root=root, cache_dir=cache_dir)
     pick = np.sort(np.random.default_rng(cfg.random_state).choice(n, size=fit_rows, replace=False))
