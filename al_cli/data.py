@@ -47,6 +47,8 @@ def read_table(path: Path | str, what: str = "data file", str_columns: list[str 
     try:
         if suffix in (".parquet", ".pq"):
             try:
+                if compact and big_pool(path):
+                    return _read_parquet_compact(path, str_cols)
                 return pd.read_parquet(path)
             except ImportError:
                 raise DataError(
@@ -94,14 +96,29 @@ BLOCK_ROWS = 500_000
 
 
 def big_pool(path: Path) -> bool:
-    """A CSV pool of at least ``AL_BIG_POOL_MB`` megabytes (default 512): read compactly,
+    """A pool file of at least ``AL_BIG_POOL_MB`` megabytes (default 512): read compactly,
     its features fitted on a sample (features/transform.py)."""
     from al_cli import settings
 
     try:
-        return path.suffix.lower() not in (".parquet", ".pq") and path.stat().st_size >= settings.big_pool_bytes()
+        return path.stat().st_size >= settings.big_pool_bytes()
     except OSError:
         return False
+
+
+def _read_parquet_compact(path: Path, str_cols: list[str]) -> pd.DataFrame:
+    """A Parquet pool one column at a time, float64 columns as float32: memory holds the
+    frame being built and one column, never the whole table twice."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    cols = {}
+    for name in pf.schema_arrow.names:
+        col = pf.read(columns=[name]).column(0).to_pandas()
+        if name not in str_cols and pd.api.types.is_float_dtype(col) and col.dtype != np.float32:
+            col = col.astype(np.float32)
+        cols[name] = col
+    return pd.DataFrame(cols)
 
 
 def _read_compact(path: Path, sep: str, keep: list[str], na: dict) -> pd.DataFrame | None:
@@ -206,7 +223,10 @@ def column_blocks(path: Path, columns: list[str], what: str):
     for c in columns:  # names checked (and errors worded) as for one column, on the header
         _check_named(path, c, what)
     if path.suffix.lower() in (".parquet", ".pq"):
-        yield pd.read_parquet(path, columns=list(columns))
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=BLOCK_ROWS, columns=list(columns)):
+            yield batch.to_pandas()[list(columns)]
         return
     sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else sniff_delimiter(path)
     try:

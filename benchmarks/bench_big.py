@@ -77,6 +77,18 @@ def make_pool(rows: int, cols: int, pool: Path, key: Path) -> None:
     print(file=sys.stderr)
 
 
+def to_parquet(src: Path, dst: Path) -> None:
+    """pool.csv as Parquet (row groups of CHUNK rows), streamed: little memory."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    reader = pacsv.open_csv(src, read_options=pacsv.ReadOptions(block_size=64 << 20),
+                            convert_options=pacsv.ConvertOptions(column_types={"id": "string"}))
+    with pq.ParquetWriter(dst, reader.schema) as w:
+        for batch in reader:
+            w.write_batch(batch, row_group_size=CHUNK)
+
+
 def run(args: list[str], log: Path) -> dict:
     res = log.with_suffix(".rusage.json")
     res.unlink(missing_ok=True)
@@ -96,6 +108,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--cols", type=int, default=50)
     ap.add_argument("--keep", action="store_true", help="reuse pool.csv and answers.csv if there")
+    ap.add_argument("--parquet", action="store_true", help="run the steps on pool.parquet (made from pool.csv)")
     a = ap.parse_args()
     d = OUT / f"r{a.rows}x{a.cols}"
     pool, key, proj, logs = d / "pool.csv", d / "answers.csv", d / "project", d / "logs"
@@ -105,6 +118,12 @@ def main() -> None:
         make_pool(a.rows, a.cols, pool, key)
         print(f"wrote {pool} ({pool.stat().st_size / 2**30:.2f} GiB) in {time.perf_counter() - t:.0f} s",
               file=sys.stderr)
+    if a.parquet:
+        pq_pool = d / "pool.parquet"
+        if not (a.keep and pq_pool.exists()):
+            to_parquet(pool, pq_pool)
+        pool, proj, logs = pq_pool, d / "project_parquet", d / "logs_parquet"
+        logs.mkdir(parents=True, exist_ok=True)
     if proj.exists():
         shutil.rmtree(proj)
     feats = ",".join(f"f{i:02d}" for i in range(a.cols))
@@ -123,9 +142,9 @@ def main() -> None:
     for i, (name, args) in enumerate(steps):
         res[name] = run(args, logs / f"{i}.log")
         print(f"{name}: {res[name]['wall_s']} s, {res[name]['peak_mb']} MB", file=sys.stderr)
-    meta = {"rows": a.rows, "cols": a.cols, "pool_bytes": pool.stat().st_size, "date": time.strftime("%Y-%m-%d"),
+    meta = {"rows": a.rows, "cols": a.cols, "pool": pool.name, "pool_bytes": pool.stat().st_size, "date": time.strftime("%Y-%m-%d"),
             "machine": f"{os.cpu_count()} cores, {platform.machine()}", "python": platform.python_version()}
-    (d / "result.json").write_text(json.dumps({"meta": meta, "steps": res}, indent=2))
+    (d / ("result_parquet.json" if a.parquet else "result.json")).write_text(json.dumps({"meta": meta, "steps": res}, indent=2))
     print(json.dumps(meta))
     print("\n| step | wall (s) | peak RSS (MB) |\n|---|---:|---:|")
     for k, v in res.items():

@@ -87,6 +87,14 @@ def test_a_big_pool_is_read_in_blocks_with_numbers_as_float32(tmp_path, small_bl
     assert data_mod.row_digest(got) == data_mod.row_digest(whole)
 
 
+def test_a_big_parquet_pool_is_read_a_column_at_a_time_with_floats_as_float32(tmp_path, small_blocks):
+    df = _pool(tmp_path / "pool.csv")
+    df.to_parquet(tmp_path / "pool.parquet")
+    got = data_mod.read_table(tmp_path / "pool.parquet", "pool", str_columns=["id"], compact=True)
+    assert got["x1"].dtype == np.float32 and got["id"].tolist() == df["id"].tolist()
+    assert data_mod.row_digest(got) == data_mod.row_digest(pd.read_parquet(tmp_path / "pool.parquet"))
+
+
 def test_blocks_that_disagree_on_a_column_type_read_the_file_whole(tmp_path, small_blocks):
     df = _pool(tmp_path / "pool.csv")
     df["mixed"] = [str(i) for i in range(len(df))]
