@@ -118,7 +118,7 @@ def _read_parquet_compact(path: Path, str_cols: list[str]) -> pd.DataFrame:
         if name not in str_cols and pd.api.types.is_float_dtype(col) and col.dtype != np.float32:
             col = col.astype(np.float32)
         cols[name] = col
-    return pd.DataFrame(cols)
+    return pd.DataFrame(cols, copy=False)  # each column its own block: no second copy of the pool
 
 
 def _read_compact(path: Path, sep: str, keep: list[str], na: dict) -> pd.DataFrame | None:
@@ -131,20 +131,31 @@ def _read_compact(path: Path, sep: str, keep: list[str], na: dict) -> pd.DataFra
                and not pd.api.types.is_bool_dtype(first[c])]
     kinds = {c: str(first[c].dtype) for c in first.columns if c not in numeric}
     dtype = {**{c: str for c in keep}, **{c: np.float32 for c in numeric}}
-    blocks = []
+    # each column's pieces kept apart (a copy of the block's column): a block is freed once
+    # read, and each column is joined on its own, so memory never holds the pool twice
+    names = list(first.columns)
+    del first
+    pieces: dict[str, list] = {c: [] for c in names}
     try:
         with pd.read_csv(path, chunksize=BLOCK_ROWS, dtype=dtype, **opts) as reader:
             for block in reader:
-                if any(str(block[c].dtype) != k for c, k in kinds.items()):
+                if list(block.columns) != names or any(str(block[c].dtype) != k for c, k in kinds.items()):
                     return None
-                blocks.append(block)
+                for c in names:
+                    col = block[c]
+                    pieces[c].append(col.to_numpy().copy() if c in numeric else col)
+                del block
     except ValueError:  # a number column holds text further down: typed from the whole file
         return None
-    if not blocks:
-        return first
-    df = pd.concat(blocks, ignore_index=True)
-    del blocks
-    return df
+    cols = {}
+    for c in names:
+        got = pieces.pop(c)
+        if c in numeric:
+            cols[c] = np.concatenate(got) if got else np.empty(0, dtype=np.float32)
+        else:
+            cols[c] = pd.concat(got, ignore_index=True) if got else pd.Series([], dtype=object)
+        del got
+    return pd.DataFrame(cols, copy=False)
 
 
 def sniff_delimiter(path: Path) -> str:
@@ -215,10 +226,10 @@ def read_column(path: Path, column: str, what: str, as_str: bool = False, header
         raise DataError(f"{path}: cannot read {what} column '{column}' ({type(exc).__name__}: {exc})") from None
 
 
-def column_blocks(path: Path, columns: list[str], what: str):
+def column_blocks(path: Path, columns: list[str], what: str, str_columns: list[str] = ()):
     """Some columns of a CSV/Parquet file, a block of rows at a time (one pass over the
     file, whatever the number of columns); as :func:`read_column` for a missing column or
-    an unreadable file."""
+    an unreadable file. ``str_columns`` are read as written, as :func:`read_table` reads them."""
     path = Path(path)
     for c in columns:  # names checked (and errors worded) as for one column, on the header
         _check_named(path, c, what)
@@ -230,8 +241,10 @@ def column_blocks(path: Path, columns: list[str], what: str):
         return
     sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else sniff_delimiter(path)
     try:
-        with pd.read_csv(path, sep=sep, usecols=list(columns), encoding="utf-8-sig",
-                         chunksize=BLOCK_ROWS) as reader:
+        keep = [c for c in str_columns if c in columns]  # as written: '007' stays '007', only '' missing
+        na = {c: ([""] if c in keep else list(_DEFAULT_NA)) for c in columns}
+        with pd.read_csv(path, sep=sep, usecols=list(columns), encoding="utf-8-sig", chunksize=BLOCK_ROWS,
+                         dtype={c: str for c in keep} or None, keep_default_na=False, na_values=na) as reader:
             for block in reader:
                 yield block[list(columns)]
     except UnicodeDecodeError as exc:

@@ -166,3 +166,19 @@ def test_twins_read_in_blocks_are_the_twins_read_whole(cli, tmp_path, monkeypatc
     assert (whole == blocks).all()
     assert all(blocks[150 + i] == blocks[i] for i in range(10))
     assert len(np.unique(blocks)) == 190
+
+
+def test_the_labeler_of_a_big_pool_reads_only_the_queued_rows(cli, tmp_path, small_blocks):
+    from al_cli.annotation.views import load_views
+
+    df = _pool(tmp_path / "pool.csv")
+    proj = tmp_path / "proj"
+    assert cli("init", proj, "--data", tmp_path / "pool.csv", "--id-column", "id", "--labels", "a,b,c").code == 0
+    ids = ["r0299", "r0005", "r0150", "nope"]
+    views = load_views(Project(proj), ids)
+    assert list(views) == ["r0299", "r0005", "r0150"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AL_BIG_POOL_MB", "100000")  # the same rows, the pool read whole
+        whole = load_views(Project(proj), ids)
+    assert {k: v.fields for k, v in views.items()} == {k: v.fields for k, v in whole.items()}
+    assert {c: v for c, v, _ in views["r0150"].fields}["x1"] == str(df.loc[150, "x1"])

@@ -88,12 +88,12 @@ def load_views(proj, ids: list[str], purposes: dict[str, str] | None = None) -> 
     path = proj.pool_path
     cols = display_columns(cfg)
     image_cols = [c for c in cfg.data.image_columns if c not in cols]
-    df = data_mod.read_table(path, "pool", str_columns=[cfg.data.id_column])
-    missing = [c for c in [*cols, *image_cols] if c not in df.columns]
-    if missing:
-        where = "labeling.display_columns" if cfg.labeling.display_columns else "data columns"
-        raise DataError(f"{path}: column '{missing[0]}' ({where} in al.yaml) not found in the pool")
-    pool_ids = data_mod.ids_for(df, cfg.data.id_column, path)
+    if data_mod.big_pool(path):
+        df, pool_ids = _queued_rows(path, cfg, [*cols, *image_cols], ids)
+    else:
+        df = data_mod.read_table(path, "pool", str_columns=[cfg.data.id_column])
+        _check_shown(df, [*cols, *image_cols], cfg, path)
+        pool_ids = data_mod.ids_for(df, cfg.data.id_column, path)
     pos = pd.Series(np.arange(len(pool_ids)), index=pool_ids.to_numpy())
     wanted = pos.reindex(ids)
     wanted = wanted[~wanted.isna()].astype(int)
@@ -110,6 +110,48 @@ def load_views(proj, ids: list[str], purposes: dict[str, str] | None = None) -> 
         out[item_id] = ItemView(item_id, fields, preds.get(item_id), (purposes or {}).get(item_id, ""),
                                 images.get(item_id, []))
     return out
+
+
+def _check_shown(df: pd.DataFrame, columns: list[str], cfg, path) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        where = "labeling.display_columns" if cfg.labeling.display_columns else "data columns"
+        raise DataError(f"{path}: column '{missing[0]}' ({where} in al.yaml) not found in the pool")
+
+
+def _queued_rows(path, cfg, columns: list[str], ids: list[str]) -> tuple[pd.DataFrame, pd.Series]:
+    """A big pool (data.big_pool): one pass over the shown columns, a block of rows at a
+    time, keeping only the queued rows; (those rows, their ids). The whole pool is never in
+    memory (the commands that built the queue have checked its ids)."""
+    from al_cli.errors import ColumnNotFoundError
+
+    id_col = cfg.data.id_column
+    wanted = set(ids)
+    read = list(dict.fromkeys([*([id_col] if id_col else []), *columns]))
+    kept, kept_ids, start = [], [], 0
+    try:
+        for block in data_mod.column_blocks(path, read, "pool", str_columns=[id_col] if id_col else []):
+            if id_col:
+                block_ids = data_mod.normalise_ids(block[id_col])
+            else:
+                block_ids = pd.Series([f"{data_mod.DERIVED_ID_PREFIX}{start + i + 1}" for i in range(len(block))],
+                                      index=block.index)
+            start += len(block)
+            hit = block_ids.isin(wanted).to_numpy()
+            if hit.any():
+                kept.append(block[hit])
+                kept_ids.append(block_ids[hit])
+    except ColumnNotFoundError as exc:
+        if exc.column in columns:
+            _check_shown(pd.DataFrame(), [exc.column], cfg, path)
+        raise
+    if not kept:
+        return pd.DataFrame(columns=read), pd.Series([], dtype=object)
+    got = pd.concat(kept_ids, ignore_index=True)
+    dup = got.duplicated()
+    if dup.any():
+        raise DataError(f"{path}: duplicate id {got[dup].iloc[0]!r} in column '{id_col}'")
+    return pd.concat(kept, ignore_index=True), got
 
 
 def _image_paths(sub: pd.DataFrame, ids: list[str], columns: list[str],
