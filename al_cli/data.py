@@ -236,8 +236,9 @@ def column_blocks(path: Path, columns: list[str], what: str, str_columns: list[s
     if path.suffix.lower() in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=BLOCK_ROWS, columns=list(columns)):
-            yield batch.to_pandas()[list(columns)]
+        pf = pq.ParquetFile(path, pre_buffer=False)
+        for i in range(pf.num_row_groups):  # one row group in memory at a time
+            yield pf.read_row_group(i, columns=list(columns), use_threads=False).to_pandas()[list(columns)]
         return
     sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else sniff_delimiter(path)
     try:
@@ -285,11 +286,26 @@ def ids_for(df: pd.DataFrame, id_column: str | None, path: Path) -> pd.Series:
         row = int(np.flatnonzero(empty.to_numpy())[0])
         raise DataError(f"{path}: row {row + 2}: empty id in column '{id_column}'")
     ids = _id_strings(col)
-    dup = ids.duplicated(keep="first")
+    dup = duplicated(ids)
     if dup.any():
-        row = int(np.flatnonzero(dup.to_numpy())[0])
+        row = int(np.flatnonzero(dup)[0])
         raise DataError(f"{path}: row {row + 2}: duplicate id {ids.iloc[row]!r} in column '{id_column}'")
     return ids
+
+
+def duplicated(values: pd.Series, small: int = 100_000) -> np.ndarray:
+    """``values.duplicated(keep="first")`` as a mask, through 64-bit hashes: only the rows
+    whose hash repeats are compared as text, so ten million ids need no table of strings."""
+    if len(values) < small:
+        return values.duplicated(keep="first").to_numpy()
+    h = pd.util.hash_pandas_object(values, index=False).to_numpy()
+    order = np.argsort(h, kind="stable")
+    same = np.flatnonzero(h[order[1:]] == h[order[:-1]])
+    out = np.zeros(len(values), dtype=bool)
+    if len(same):
+        cand = np.unique(np.concatenate([order[same], order[same + 1]]))  # in pool order
+        out[cand[values.iloc[cand].duplicated(keep="first").to_numpy()]] = True
+    return out
 
 
 def _id_strings(col: pd.Series) -> pd.Series:
@@ -353,7 +369,7 @@ def row_digest(df: pd.DataFrame, n: int | None = None, *, legacy: bool = False) 
     return h.hexdigest()
 
 
-DIGEST_ROWS = 1_000_000
+DIGEST_ROWS = 250_000
 
 
 def read_pool(path: Path, id_column: str | None, needed: list[str]) -> tuple[pd.DataFrame, pd.Series]:

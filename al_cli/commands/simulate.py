@@ -418,6 +418,9 @@ def run(data: SimData, *, strategies: list[QuerySpec], protocol: Protocol, repea
                 results.append(res)
                 if progress and res.strategy is not None:
                     progress(len(res.points))
+    from al_cli.store.project import take_written
+
+    take_written()  # the replays' own projects: no 'al status' memo is kept for them
     return _collect(data, strategies, protocol, repeats, results, order, out, keep_projects, plot,
                     time.perf_counter() - t0)
 

@@ -108,9 +108,17 @@ def check_features(X, n_rows: int | None = None, name: str = "features"):
         data = X
     if n_rows is not None and X.shape[0] != n_rows:
         raise StrategyError(f"{name} have {X.shape[0]} rows, expected {n_rows}")
-    if data.size and not np.isfinite(data).all():
+    if data.size and not _all_finite(data):
         raise StrategyError(f"{name} contain NaN or infinity")
     return X
+
+
+def _all_finite(a: np.ndarray, cells: int = 1 << 24) -> bool:
+    """np.isfinite(a).all(), a block of rows at a time: no boolean copy of a big pool."""
+    if a.ndim < 2 or a.size <= cells:
+        return bool(np.isfinite(a).all())
+    step = max(1, cells // max(1, a.shape[1]))
+    return all(bool(np.isfinite(a[i:i + step]).all()) for i in range(0, a.shape[0], step))
 
 
 def random_state_from(rng: np.random.Generator) -> int:
