@@ -286,26 +286,11 @@ def ids_for(df: pd.DataFrame, id_column: str | None, path: Path) -> pd.Series:
         row = int(np.flatnonzero(empty.to_numpy())[0])
         raise DataError(f"{path}: row {row + 2}: empty id in column '{id_column}'")
     ids = _id_strings(col)
-    dup = duplicated(ids)
+    dup = ids.duplicated(keep="first")  # on pyarrow strings: less memory than hashing them ourselves
     if dup.any():
-        row = int(np.flatnonzero(dup)[0])
+        row = int(np.flatnonzero(dup.to_numpy())[0])
         raise DataError(f"{path}: row {row + 2}: duplicate id {ids.iloc[row]!r} in column '{id_column}'")
     return ids
-
-
-def duplicated(values: pd.Series, small: int = 100_000) -> np.ndarray:
-    """``values.duplicated(keep="first")`` as a mask, through 64-bit hashes: only the rows
-    whose hash repeats are compared as text, so ten million ids need no table of strings."""
-    if len(values) < small:
-        return values.duplicated(keep="first").to_numpy()
-    h = pd.util.hash_pandas_object(values, index=False).to_numpy()
-    order = np.argsort(h, kind="stable")
-    same = np.flatnonzero(h[order[1:]] == h[order[:-1]])
-    out = np.zeros(len(values), dtype=bool)
-    if len(same):
-        cand = np.unique(np.concatenate([order[same], order[same + 1]]))  # in pool order
-        out[cand[values.iloc[cand].duplicated(keep="first").to_numpy()]] = True
-    return out
 
 
 def _id_strings(col: pd.Series) -> pd.Series:

@@ -184,20 +184,6 @@ def test_the_labeler_of_a_big_pool_reads_only_the_queued_rows(cli, tmp_path, sma
     assert {c: v for c, v, _ in views["r0150"].fields}["x1"] == str(df.loc[150, "x1"])
 
 
-@settings(max_examples=30, deadline=None)
-@given(st.lists(st.integers(0, 50), min_size=0, max_size=300))
-def test_duplicated_through_hashes_is_pandas_duplicated(xs):
-    values = pd.Series([f"id{x}" for x in xs], dtype=object)
-    got = data_mod.duplicated(values, small=0)
-    assert (got == values.duplicated(keep="first").to_numpy()).all()
-
-
-def test_duplicated_ids_of_a_big_pool_name_the_first_repeat():
-    ids = pd.Series([f"r{i}" for i in range(150_000)] + ["r7", "r149999"])
-    got = data_mod.duplicated(ids)
-    assert np.flatnonzero(got).tolist() == [150_000, 150_001]
-
-
 def test_all_finite_in_blocks():
     from al_cli.strategies.base import _all_finite
 
