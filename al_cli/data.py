@@ -259,6 +259,47 @@ def column_blocks(path: Path, columns: list[str], what: str, str_columns: list[s
         raise DataError(f"{path}: cannot read {what} columns ({exc.strerror or exc})") from None
 
 
+def rows_with_ids(path: Path, id_column: str | None, columns: list[str] | None, ids,
+                  what: str = "pool") -> tuple[pd.DataFrame, pd.Series]:
+    """The rows of a big pool whose id is in ``ids`` ((rows, their ids), in file order), from
+    one pass over ``columns`` (None: all of them) a block at a time, typed as a whole read
+    types them (numbers as float64: what is shown and exported is what the file holds).
+    The whole pool is never in memory; its ids were checked when the pool was read."""
+    path = Path(path)
+    if columns is None:
+        columns = [c for c in _header(path) if c != id_column]
+    wanted = set(ids)
+    read = list(dict.fromkeys([*([id_column] if id_column else []), *columns]))
+    kept, kept_ids, start = [], [], 0
+    for block in column_blocks(path, read, what, str_columns=[id_column] if id_column else []):
+        if id_column:
+            block_ids = normalise_ids(block[id_column])
+        else:
+            block_ids = pd.Series([f"{DERIVED_ID_PREFIX}{start + i + 1}" for i in range(len(block))],
+                                  index=block.index)
+        start += len(block)
+        hit = block_ids.isin(wanted).to_numpy()
+        if hit.any():
+            kept.append(block[hit])
+            kept_ids.append(block_ids[hit])
+    if not kept:
+        return pd.DataFrame(columns=read), pd.Series([], dtype=object)
+    got = pd.concat(kept_ids, ignore_index=True)
+    dup = got.duplicated()
+    if dup.any():
+        raise DataError(f"{path}: duplicate id {got[dup].iloc[0]!r} in column '{id_column}'")
+    return pd.concat(kept, ignore_index=True), got
+
+
+def _header(path: Path) -> list[str]:
+    if path.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else sniff_delimiter(path)
+    return [str(c) for c in pd.read_csv(path, sep=sep, nrows=0, encoding="utf-8-sig").columns]
+
+
 def _check_named(path: Path, column: str, what: str) -> None:
     """read_column's checks (file there, column in the header) without reading the rows."""
     read_column(path, column, what, header_only=True)

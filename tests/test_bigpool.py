@@ -191,3 +191,24 @@ def test_all_finite_in_blocks():
     assert _all_finite(X, cells=50)
     X[999, 6] = np.nan
     assert not _all_finite(X, cells=50) and not _all_finite(X)
+
+
+def test_exports_of_a_big_pool_give_the_numbers_as_the_file_holds_them(cli, tmp_path, small_blocks):
+    df = _pool(tmp_path / "pool.csv")
+    df["amount"] = 123456.789 + np.arange(len(df))  # more digits than float32 keeps
+    df.to_csv(tmp_path / "pool.csv", index=False)
+    proj = tmp_path / "proj"
+    assert cli("init", proj, "--data", tmp_path / "pool.csv", "--id-column", "id", "--labels", "a,b,c",
+               "--feature-columns", "x1,x2,amount").code == 0
+    assert cli("seed", "-p", proj, "--size", "12").code == 0
+    r = cli("label", "-p", proj, "--export", tmp_path / "todo.csv")
+    assert r.code == 0, r.stderr
+    todo = pd.read_csv(tmp_path / "todo.csv", dtype={"id": str})
+    want = df.set_index("id").loc[todo["id"], "amount"].to_numpy()
+    assert (todo["amount"].to_numpy() == want).all()
+    assert cli("label", "-p", proj, "--import", tmp_path / "answers.csv", "--queued-only").code == 0
+    r = cli("export", "-p", proj, "-o", tmp_path / "out.csv", "--with-data")
+    assert r.code == 0, r.stderr
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"id": str})
+    assert len(out) == 12 and (out["amount"].to_numpy() == df.set_index("id").loc[out["id"], "amount"].to_numpy()).all()
+    assert (out["colour"].to_numpy() == df.set_index("id").loc[out["id"], "colour"].to_numpy()).all()

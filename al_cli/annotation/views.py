@@ -120,38 +120,15 @@ def _check_shown(df: pd.DataFrame, columns: list[str], cfg, path) -> None:
 
 
 def _queued_rows(path, cfg, columns: list[str], ids: list[str]) -> tuple[pd.DataFrame, pd.Series]:
-    """A big pool (data.big_pool): one pass over the shown columns, a block of rows at a
-    time, keeping only the queued rows; (those rows, their ids). The whole pool is never in
-    memory (the commands that built the queue have checked its ids)."""
+    """A big pool (data.big_pool): only the queued rows, read a block at a time."""
     from al_cli.errors import ColumnNotFoundError
 
-    id_col = cfg.data.id_column
-    wanted = set(ids)
-    read = list(dict.fromkeys([*([id_col] if id_col else []), *columns]))
-    kept, kept_ids, start = [], [], 0
     try:
-        for block in data_mod.column_blocks(path, read, "pool", str_columns=[id_col] if id_col else []):
-            if id_col:
-                block_ids = data_mod.normalise_ids(block[id_col])
-            else:
-                block_ids = pd.Series([f"{data_mod.DERIVED_ID_PREFIX}{start + i + 1}" for i in range(len(block))],
-                                      index=block.index)
-            start += len(block)
-            hit = block_ids.isin(wanted).to_numpy()
-            if hit.any():
-                kept.append(block[hit])
-                kept_ids.append(block_ids[hit])
+        return data_mod.rows_with_ids(path, cfg.data.id_column, columns, ids)
     except ColumnNotFoundError as exc:
         if exc.column in columns:
             _check_shown(pd.DataFrame(), [exc.column], cfg, path)
         raise
-    if not kept:
-        return pd.DataFrame(columns=read), pd.Series([], dtype=object)
-    got = pd.concat(kept_ids, ignore_index=True)
-    dup = got.duplicated()
-    if dup.any():
-        raise DataError(f"{path}: duplicate id {got[dup].iloc[0]!r} in column '{id_col}'")
-    return pd.concat(kept, ignore_index=True), got
 
 
 def _image_paths(sub: pd.DataFrame, ids: list[str], columns: list[str],

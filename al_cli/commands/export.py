@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from al_cli import data as data_mod
 from al_cli.annotation.views import TAG_RE
 from al_cli.commands.snapshot import Snapshot
 from al_cli.commands.tables import STDIO, write_table
@@ -81,7 +82,10 @@ def export(proj: Project, file: Path | str = STDIO, *, with_data: bool = False) 
     snap = Snapshot(proj)
     out = labeled_set(snap)
     if with_data:
-        df, ids = read_pool(proj)
+        if data_mod.big_pool(proj.pool_path):  # the labeled rows only, numbers as the file holds them
+            df, ids = data_mod.rows_with_ids(proj.pool_path, snap.cfg.data.id_column, None, out["id"].tolist())
+        else:
+            df, ids = read_pool(proj)
         data = df.copy()
         data.columns = [f"pool_{c}" if c in COLUMNS else str(c) for c in data.columns]
         data.index = ids.to_numpy(object)

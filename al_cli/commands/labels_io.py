@@ -19,7 +19,7 @@ from al_cli import data as data_mod
 from al_cli import settings
 from al_cli.annotation.views import display_columns
 from al_cli.commands.snapshot import Snapshot
-from al_cli.errors import DataError
+from al_cli.errors import ColumnNotFoundError, DataError
 from al_cli.spreadsheet import escape_frame, unescape_series
 from al_cli.store import LABEL_COLUMNS, Project, atomic_write_text, labellog, now_iso
 from al_cli.store.atomic import check_writable_target, csv_text
@@ -213,8 +213,17 @@ def label_export(proj: Project, file: Path | str, *, annotator: str | None = Non
     short = set(snap.overlap_short(annotator))
     if short:  # in queue order, after the unanswered rows
         q = pd.concat([q, snap.queue[snap.queue["id"].isin(short - set(q["id"]))].drop_duplicates("id")])
-    df, ids = read_pool(proj)
     show = [c for c in display_columns(cfg) if c != cfg.data.id_column]
+    if data_mod.big_pool(proj.pool_path):  # the queued rows only, numbers as the file holds them
+        try:
+            df, ids = data_mod.rows_with_ids(proj.pool_path, cfg.data.id_column, show, q["id"].tolist())
+        except ColumnNotFoundError as exc:
+            if exc.column not in show:
+                raise
+            raise DataError(f"{proj.pool_path}: column '{exc.column}' (labeling.display_columns in al.yaml) "
+                            "not found in the pool") from None
+    else:
+        df, ids = read_pool(proj)
     missing = [c for c in show if c not in df.columns]
     if missing:
         raise DataError(f"{proj.pool_path}: column '{missing[0]}' (labeling.display_columns in al.yaml) "
