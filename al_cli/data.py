@@ -22,13 +22,13 @@ STDIN = "-"
 
 
 def read_table(path: Path | str, what: str = "data file", str_columns: list[str | None] | None = None,
-               compact: bool = False) -> pd.DataFrame:
+               compact: bool = False, text_columns: list[str] = ()) -> pd.DataFrame:
     """CSV (',' or a sniffed ';' / tab / '|') or Parquet, as a DataFrame; ``-`` is
     standard input (CSV).
 
-    ``compact`` (the pool): a CSV of at least ``AL_BIG_POOL_MB`` is read a block of rows at
-    a time with its numeric columns as float32, which halves what the pool takes in memory
-    (see :func:`big_pool`).
+    ``compact`` (the pool): a file of at least ``AL_BIG_POOL_MB`` is read a block of rows
+    (a CSV) or a column (Parquet) at a time with its float columns as float32, which halves
+    what the pool takes in memory (see :func:`big_pool`); ``text_columns`` stay as read.
 
     ``str_columns`` (ids, labels) are read as the text written in the file: '007' stays
     '007', 'true' stays 'true', 'NA' and 'null' stay words (only an empty cell is
@@ -70,7 +70,7 @@ def read_table(path: Path | str, what: str = "data file", str_columns: list[str 
         keep = [c for c in str_cols if c in names]
         na = {c: ([""] if c in keep else list(_DEFAULT_NA)) for c in names}
         if compact and not stdin and big_pool(path):
-            got = _read_compact(path, sep, keep, na)
+            got = _read_compact(path, sep, keep, na, [c for c in text_columns if c in names])
             if got is not None:
                 return got
         return pd.read_csv(source, sep=sep, encoding="utf-8-sig", low_memory=False,
@@ -106,6 +106,14 @@ def big_pool(path: Path) -> bool:
         return False
 
 
+def _parquet_names(schema) -> list[str]:
+    """The data columns of a Parquet schema: not the index pandas stored with the frame
+    (``__index_level_0__``), which pd.read_parquet makes the index, not a column."""
+    meta = schema.pandas_metadata or {}
+    index = {c for c in meta.get("index_columns", []) if isinstance(c, str)}
+    return [n for n in schema.names if n not in index]
+
+
 def _read_parquet_compact(path: Path, str_cols: list[str]) -> pd.DataFrame:
     """A Parquet pool one column at a time, float64 columns as float32: memory holds the
     frame being built and one column, never the whole table twice."""
@@ -113,7 +121,7 @@ def _read_parquet_compact(path: Path, str_cols: list[str]) -> pd.DataFrame:
 
     pf = pq.ParquetFile(path)
     cols = {}
-    for name in pf.schema_arrow.names:
+    for name in _parquet_names(pf.schema_arrow):
         col = pf.read(columns=[name]).column(0).to_pandas()
         if name not in str_cols and pd.api.types.is_float_dtype(col) and col.dtype != np.float32:
             col = col.astype(np.float32)
@@ -121,36 +129,42 @@ def _read_parquet_compact(path: Path, str_cols: list[str]) -> pd.DataFrame:
     return pd.DataFrame(cols, copy=False)  # each column its own block: no second copy of the pool
 
 
-def _read_compact(path: Path, sep: str, keep: list[str], na: dict) -> pd.DataFrame | None:
-    """The CSV a block of rows at a time, numbers as float32. The first block decides which
-    columns are numbers; None when a later block disagrees about a column's type (the file
-    is then read whole, as any other)."""
-    opts = dict(sep=sep, encoding="utf-8-sig", keep_default_na=False, na_values=na)
+def _read_compact(path: Path, sep: str, keep: list[str], na: dict, text: list[str] = ()) -> pd.DataFrame | None:
+    """The CSV a block of rows at a time, its float columns as float32. The first block
+    decides each column's type (``text`` columns are never made numbers); None when a later
+    block disagrees (the file is then read whole, as any other). Integer columns stay
+    integers (float64 where a block has blanks), so no whole number loses a digit."""
+    opts = dict(sep=sep, encoding="utf-8-sig", keep_default_na=False, na_values=na, low_memory=False)
     first = pd.read_csv(path, nrows=BLOCK_ROWS, dtype={c: str for c in keep} or None, **opts)
-    numeric = [c for c in first.columns if c not in keep and pd.api.types.is_numeric_dtype(first[c])
-               and not pd.api.types.is_bool_dtype(first[c])]
-    kinds = {c: str(first[c].dtype) for c in first.columns if c not in numeric}
-    dtype = {**{c: str for c in keep}, **{c: np.float32 for c in numeric}}
+    names = list(first.columns)
+
+    def number(col) -> bool:
+        return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+
+    floats = [c for c in names if c not in keep and c not in text and pd.api.types.is_float_dtype(first[c])]
+    ints = [c for c in names if c not in keep and c not in text and number(first[c]) and c not in floats]
+    kinds = {c: str(first[c].dtype) for c in names if c not in floats and c not in ints}
+    dtype = {**{c: str for c in keep}, **{c: np.float32 for c in floats}}
+    del first
     # each column's pieces kept apart (a copy of the block's column): a block is freed once
     # read, and each column is joined on its own, so memory never holds the pool twice
-    names = list(first.columns)
-    del first
     pieces: dict[str, list] = {c: [] for c in names}
     try:
         with pd.read_csv(path, chunksize=BLOCK_ROWS, dtype=dtype, **opts) as reader:
             for block in reader:
-                if list(block.columns) != names or any(str(block[c].dtype) != k for c, k in kinds.items()):
+                if (list(block.columns) != names or any(str(block[c].dtype) != k for c, k in kinds.items())
+                        or not all(number(block[c]) for c in ints)):
                     return None
                 for c in names:
                     col = block[c]
-                    pieces[c].append(col.to_numpy().copy() if c in numeric else col)
+                    pieces[c].append(col.to_numpy().copy() if c in floats or c in ints else col)
                 del block
     except ValueError:  # a number column holds text further down: typed from the whole file
         return None
     cols = {}
     for c in names:
         got = pieces.pop(c)
-        if c in numeric:
+        if c in floats or c in ints:
             cols[c] = np.concatenate(got) if got else np.empty(0, dtype=np.float32)
         else:
             cols[c] = pd.concat(got, ignore_index=True) if got else pd.Series([], dtype=object)
@@ -245,7 +259,8 @@ def column_blocks(path: Path, columns: list[str], what: str, str_columns: list[s
         keep = [c for c in str_columns if c in columns]  # as written: '007' stays '007', only '' missing
         na = {c: ([""] if c in keep else list(_DEFAULT_NA)) for c in columns}
         with pd.read_csv(path, sep=sep, usecols=list(columns), encoding="utf-8-sig", chunksize=BLOCK_ROWS,
-                         dtype={c: str for c in keep} or None, keep_default_na=False, na_values=na) as reader:
+                         dtype={c: str for c in keep} or None, keep_default_na=False, na_values=na,
+                         low_memory=False) as reader:
             for block in reader:
                 yield block[list(columns)]
     except UnicodeDecodeError as exc:
@@ -262,8 +277,8 @@ def column_blocks(path: Path, columns: list[str], what: str, str_columns: list[s
 def rows_with_ids(path: Path, id_column: str | None, columns: list[str] | None, ids,
                   what: str = "pool") -> tuple[pd.DataFrame, pd.Series]:
     """The rows of a big pool whose id is in ``ids`` ((rows, their ids), in file order), from
-    one pass over ``columns`` (None: all of them) a block at a time, typed as a whole read
-    types them (numbers as float64: what is shown and exported is what the file holds).
+    one pass over ``columns`` (None: all of them) a block at a time, every cell as the text
+    the file holds (what is shown and exported is what was written; only '' is missing).
     The whole pool is never in memory; its ids were checked when the pool was read."""
     path = Path(path)
     if columns is None:
@@ -271,7 +286,7 @@ def rows_with_ids(path: Path, id_column: str | None, columns: list[str] | None, 
     wanted = set(ids)
     read = list(dict.fromkeys([*([id_column] if id_column else []), *columns]))
     kept, kept_ids, start = [], [], 0
-    for block in column_blocks(path, read, what, str_columns=[id_column] if id_column else []):
+    for block in column_blocks(path, read, what, str_columns=read):  # the text as written
         if id_column:
             block_ids = normalise_ids(block[id_column])
         else:
@@ -295,7 +310,7 @@ def _header(path: Path) -> list[str]:
     if path.suffix.lower() in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 
-        return list(pq.read_schema(path).names)
+        return _parquet_names(pq.read_schema(path))
     sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else sniff_delimiter(path)
     return [str(c) for c in pd.read_csv(path, sep=sep, nrows=0, encoding="utf-8-sig").columns]
 
@@ -398,8 +413,29 @@ def row_digest(df: pd.DataFrame, n: int | None = None, *, legacy: bool = False) 
 DIGEST_ROWS = 250_000
 
 
-def read_pool(path: Path, id_column: str | None, needed: list[str]) -> tuple[pd.DataFrame, pd.Series]:
-    df = read_table(path, "pool", str_columns=[id_column], compact=True)
+def legacy_digest_of_file(path: Path, n: int, id_column: str | None) -> str:
+    """:func:`row_digest` ``legacy=True`` of the first ``n`` rows of the pool file, read a
+    block at a time at full precision: what an older al wrote into pool.json, checked
+    without holding the whole pool (a big pool is held as float32, which cannot give it)."""
+    path = Path(path)
+    names = _header(path)
+    h = hashlib.sha256()
+    h.update("\x1f".join(map(str, names)).encode())
+    left = n
+    for block in column_blocks(path, names, "pool", str_columns=[id_column] if id_column else []):
+        if left <= 0:
+            break
+        part = block.iloc[:left]
+        left -= len(part)
+        stable = part.apply(lambda c: c.astype("float64") if pd.api.types.is_numeric_dtype(c)
+                            and not pd.api.types.is_bool_dtype(c) else c)
+        h.update(pd.util.hash_pandas_object(stable, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def read_pool(path: Path, id_column: str | None, needed: list[str],
+              text_columns: list[str] = ()) -> tuple[pd.DataFrame, pd.Series]:
+    df = read_table(path, "pool", str_columns=[id_column], compact=True, text_columns=text_columns)
     if len(df) == 0:
         raise DataError(f"{path}: the pool has no rows")
     if id_column is not None:

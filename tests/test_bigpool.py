@@ -79,7 +79,8 @@ def small_blocks(monkeypatch):
 def test_a_big_pool_is_read_in_blocks_with_numbers_as_float32(tmp_path, small_blocks):
     df = _pool(tmp_path / "pool.csv")
     got = data_mod.read_table(tmp_path / "pool.csv", "pool", str_columns=["id"], compact=True)
-    assert got["x1"].dtype == np.float32 and got["year"].dtype == np.float32 and not pd.api.types.is_numeric_dtype(got["colour"])
+    assert got["x1"].dtype == np.float32 and got["year"].dtype == np.int64  # whole numbers keep every digit
+    assert not pd.api.types.is_numeric_dtype(got["colour"])
     assert got["id"].tolist() == df["id"].tolist()
     assert np.allclose(got["x1"], df["x1"], atol=1e-5)
     whole = data_mod.read_table(tmp_path / "pool.csv", "pool", str_columns=["id"])
@@ -212,3 +213,46 @@ def test_exports_of_a_big_pool_give_the_numbers_as_the_file_holds_them(cli, tmp_
     out = pd.read_csv(tmp_path / "out.csv", dtype={"id": str})
     assert len(out) == 12 and (out["amount"].to_numpy() == df.set_index("id").loc[out["id"], "amount"].to_numpy()).all()
     assert (out["colour"].to_numpy() == df.set_index("id").loc[out["id"], "colour"].to_numpy()).all()
+
+
+def test_a_big_pool_made_by_an_older_al_is_recognised_without_a_warning(cli, tmp_path, small_blocks):
+    _pool(tmp_path / "pool.csv")
+    proj = tmp_path / "proj"
+    assert cli("init", proj, "--data", tmp_path / "pool.csv", "--id-column", "id", "--labels", "a,b,c").code == 0
+    whole = data_mod.read_table(tmp_path / "pool.csv", "pool", str_columns=["id"])
+    legacy = data_mod.row_digest(whole, legacy=True)
+    assert data_mod.legacy_digest_of_file(tmp_path / "pool.csv", 300, "id") == legacy
+    (proj / "pool.json").write_text(json.dumps({"format": 1, "n_rows": 300, "digest": legacy}))
+    r = cli("seed", "-p", proj, "--size", "12")
+    assert r.code == 0 and "changed" not in r.stderr, r.stderr
+    assert json.loads((proj / "pool.json").read_text())["digest"] == data_mod.row_digest(whole)
+
+
+def test_twins_of_a_column_typed_otherwise_in_another_block_are_compared_as_text(cli, tmp_path, monkeypatch):
+    pool = pd.DataFrame({"id": [f"r{i}" for i in range(6)], "code": ["x", "3", "y", "3.0", "3", "4"],
+                         "x1": [1.0, 2.0, 1.0, 2.0, 2.0, 5.0]})
+    pool.to_csv(tmp_path / "pool.csv", index=False)
+    proj = tmp_path / "proj"
+    assert cli("init", proj, "--data", tmp_path / "pool.csv", "--id-column", "id", "--labels", "a,b",
+               "--feature-columns", "code,x1").code == 0
+    from al_cli.commands.snapshot import Snapshot
+    from al_cli.commands.twins import pool_groups
+
+    monkeypatch.setattr(data_mod, "BLOCK_ROWS", 3)  # 'x,3,y' as text, '3.0,3,4' as numbers
+    g = pool_groups(Snapshot(Project(proj)))
+    assert g[1] == g[4] and g[3] != g[1]  # '3' twice is one text; '3.0' is not '3' as written
+
+
+def test_a_shuffled_parquet_pool_keeps_its_stored_index_out_of_the_columns(tmp_path, small_blocks):
+    df = _pool(tmp_path / "pool.csv").sample(frac=1, random_state=0)
+    df.to_parquet(tmp_path / "shuf.parquet")
+    got = data_mod.read_table(tmp_path / "shuf.parquet", "pool", str_columns=["id"], compact=True)
+    assert list(got.columns) == list(df.columns)
+    assert data_mod._header(tmp_path / "shuf.parquet") == list(df.columns)
+
+
+def test_whole_numbers_of_a_big_pool_keep_every_digit(tmp_path, small_blocks):
+    df = pd.DataFrame({"id": [f"r{i}" for i in range(200)], "n": 16777217 + np.arange(200), "x": np.linspace(0, 1, 200)})
+    df.to_csv(tmp_path / "pool.csv", index=False)
+    got = data_mod.read_table(tmp_path / "pool.csv", "pool", str_columns=["id"], compact=True)
+    assert (got["n"].to_numpy() == df["n"].to_numpy()).all() and got["x"].dtype == np.float32

@@ -152,3 +152,21 @@ def test_the_console_script_answers_from_the_memo_without_pandas_or_typer(cli, p
     assert p.returncode == 0, p.stderr
     assert p.stderr.strip() == "[]"
     assert p.stdout == cli("status", "-p", project).stdout
+
+
+def test_a_moved_project_is_named_where_it_is_now(cli, project, tmp_path):
+    _loop(cli, project)
+    assert cli("status", "-p", project).code == 0
+    moved = tmp_path / "elsewhere"
+    project.rename(moved)
+    done, out = _fast(["status", "-p", str(moved), "--json"])
+    assert done and json.loads(out)["project"] == str(moved.resolve())
+    assert cli("status", "-p", moved, "--json").json()["project"] == str(moved.resolve())
+
+
+def test_a_project_made_with_a_relative_path_is_named_by_its_full_path(cli, tabular_csv, tmp_path):
+    r = cli("init", "rel", "--data", tabular_csv, "--id-column", "id", "--labels", "a,b,c", cwd=tmp_path)
+    assert r.code == 0, r.stderr
+    assert statuscache.load(tmp_path / "rel", __version__) is not None
+    done, out = _fast(["status", "-p", str(tmp_path / "rel"), "--json"])
+    assert done and json.loads(out)["project"] == str((tmp_path / "rel").resolve())

@@ -136,9 +136,12 @@ def handle(fn: Callable[..., Any]) -> Callable[..., Any]:
         set_progress(con.progress_bar if con.err.is_terminal and not kwargs.get("json_out") else None)
         try:
             try:
-                return fn(*args, **kwargs)
-            finally:
-                _memo_status()
+                out = fn(*args, **kwargs)
+            except Exception:
+                _memo_status()  # what was written before the error is on disk
+                raise
+            _memo_status()
+            return out
         except AlError as exc:
             con.error(exc.message)
             raise typer.Exit(exc.exit_code) from None
@@ -164,7 +167,7 @@ def handle(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-#: a label log larger than this is not re-read at a command's end: 'al status' reads it itself
+#: a label log or scores.csv larger than this is not re-read at a command's end: 'al status' reads it itself
 _MEMO_MAX_LOG = 32 << 20
 
 
@@ -178,10 +181,12 @@ def _memo_status() -> None:
     if not roots:
         return
     set_progress(None)
-    for root in roots:
+    for root in {r.resolve(): None for r in roots}:
         try:
-            if (root / "labels.csv").exists() and (root / "labels.csv").stat().st_size > _MEMO_MAX_LOG:
+            if any((root / f).exists() and (root / f).stat().st_size > _MEMO_MAX_LOG for f in ("labels.csv", "scores.csv")):
                 continue
+            if (root / "recall_sample.csv").exists():
+                continue  # its status reads the pool (the urn), which may warn: 'al status' says it
             from al_cli.commands.status import refresh
             from al_cli.store import Project
 

@@ -79,7 +79,8 @@ def init(
                             "standard input (save it first: ... > pool.csv)")
     data = Path(data)
     text_columns = [c for c in (text_columns or []) if c]
-    df = data_mod.read_table(data, "pool", str_columns=[id_column], compact=True)  # ids as written, as later
+    df = data_mod.read_table(data, "pool", str_columns=[id_column], compact=True,  # ids as written, as later
+                             text_columns=[*(text_columns or []), *(image_columns or [])])
     if len(df) == 0:
         raise DataError(f"{data}: the pool has no rows")
     if id_column is not None:

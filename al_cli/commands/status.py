@@ -69,6 +69,9 @@ def refresh(proj: Project, quiet: bool = True) -> StatusResult:
         extra = [str(proj.pool_path.resolve())]
     except Exception:  # noqa: BLE001 - no pool file named: _compute says what is wrong
         extra = []
+    import time
+
+    taken = time.time_ns()
     before = statuscache.signature(proj.root, extra)
     with report.collecting() as said:
         res = _compute(proj)
@@ -76,14 +79,16 @@ def refresh(proj: Project, quiet: bool = True) -> StatusResult:
         for level, msg in said:
             report._say(level, msg)
     if not said:
-        statuscache.save(proj.root, __version__, before, extra, asdict(res))
+        statuscache.save(proj.root, __version__, before, extra, {**asdict(res), "project": ""}, taken)
     return _with_p(res, proj.root)
 
 
 def _with_p(res: StatusResult, root: Path) -> StatusResult:
-    """Put ' -p ROOT' in the next command unless al runs in the project folder itself."""
+    """The project's folder as this call names it, and ' -p ROOT' in the next command unless
+    al runs in the project folder itself (the memo keeps neither: the folder may move)."""
     p = f" -p {root}" if Path.cwd().resolve() != Path(root).resolve() else ""
     res.next_command = res.next_command.replace(_P, p)
+    res.project = str(root)
     return res
 
 

@@ -90,7 +90,16 @@ def pool_groups(snap) -> np.ndarray:
         pass
     if not cols:
         return np.arange(stamp["n_rows"], dtype=np.int64)  # nothing shown: no row is a twin
-    keys = [content_keys(block) for block in data_mod.column_blocks(path, cols, "display")]
+    keys, kinds = [], None
+    for block in data_mod.column_blocks(path, cols, "display"):
+        seen = [_by_value(block[c]) or str(block[c].dtype) for c in block.columns]
+        if kinds is not None and seen != kinds:
+            # typed otherwise in another block (numbers, then text further down): every
+            # cell as the text written, so that a cell is compared the same way in all blocks
+            keys = [content_keys(b) for b in data_mod.column_blocks(path, cols, "display", str_columns=cols)]
+            break
+        kinds = seen
+        keys.append(content_keys(block))
     n = sum(len(k) for k in keys)
     if n != stamp["n_rows"]:  # the pool changed under us: no twins this time
         return np.arange(stamp["n_rows"], dtype=np.int64)

@@ -14,7 +14,8 @@ def read_pool(proj):
     cfg = proj.config
     path = proj.pool_path
     df, ids = data_mod.read_pool(path, cfg.data.id_column, [*cfg.data.text_columns, *cfg.data.feature_columns,
-                                                               *cfg.data.image_columns, *cfg.data.embedding_columns])
+                                                               *cfg.data.image_columns, *cfg.data.embedding_columns],
+                                text_columns=[*cfg.data.text_columns, *cfg.data.image_columns])
     check_known_rows(proj, df, path)
     return df, ids
 
@@ -26,9 +27,12 @@ def check_known_rows(proj, df, path: Path) -> None:
         return
     known = int(state["n_rows"])
     digest_known = data_mod.row_digest(df, known)
-    if digest_known != state.get("digest") and len(df) >= known and _full_precision(df):
+    if digest_known != state.get("digest") and len(df) >= known:
         # pool.json written by an al that hashed numbers as float64: the same rows, said once
-        if data_mod.row_digest(df, known, legacy=True) == state.get("digest"):
+        # (a pool held as float32 cannot give that digest: the file is read again for it)
+        older = (data_mod.row_digest(df, known, legacy=True) if _full_precision(df)
+                 else data_mod.legacy_digest_of_file(path, known, proj.config.data.id_column))
+        if older == state.get("digest"):
             proj.write_pool_state(known, digest_known)
             state = {**state, "digest": digest_known}
     if len(df) < known:

@@ -100,11 +100,12 @@ class Project:
 
         atomic_write_text(self.config_path, config_mod.dump(cfg))
         self._config = cfg
-        _WRITTEN[str(self.root)] = self.root
+        _WRITTEN[str(self.root)] = self.root.resolve()
 
     def lock(self, timeout: float | None = None):
         """The project lock; every writer of the folder holds it while it writes."""
-        _WRITTEN[str(self.root)] = self.root
+        if len(_WRITTEN) < 64:  # a script that opens many projects: the first ones are memoised
+            _WRITTEN[str(self.root)] = self.root.resolve()
         return project_lock(self.root, timeout)
 
     # label log -------------------------------------------------------------

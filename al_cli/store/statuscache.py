@@ -98,7 +98,7 @@ def load(root: Path, version: str) -> dict[str, Any] | None:
     try:
         if any(_digest(_full(str(root), n)) != d for n, d in racy.items()):
             return None
-    except OSError:
+    except (OSError, TypeError, ValueError):
         return None
     result = memo.get("result")
     if not isinstance(result, dict):
@@ -108,24 +108,27 @@ def load(root: Path, version: str) -> dict[str, Any] | None:
     return result
 
 
-def _racy(sig: list[list[Any]]) -> list[str]:
-    now = time.time_ns()
+def _racy(sig: list[list[Any]], now: int | None = None) -> list[str]:
+    now = time.time_ns() if now is None else now
     return [e[0] for e in sig if e[2] is not None and e[2] >= now - RACY_NS]
 
 
-def save(root: Path, version: str, before: list[list[Any]], extra: list[str], result: dict[str, Any]) -> bool:
-    """Keep ``result`` if the folder's signature is still ``before``; True if kept."""
+def save(root: Path, version: str, before: list[list[Any]], extra: list[str], result: dict[str, Any],
+         taken_ns: int | None = None) -> bool:
+    """Keep ``result`` if the folder's signature is still ``before`` (taken at ``taken_ns``,
+    before the result was computed); True if kept."""
     from al_cli.errors import ProjectError
     from al_cli.store.atomic import atomic_write_text
     from al_cli.store.lock import project_lock
 
     root = Path(root)
+    t0 = time.time_ns() if taken_ns is None else taken_ns
     try:
         with project_lock(root, timeout=0):
             if signature(root, extra) != before:
                 return False
             sizes = {e[0]: e[1] for e in before}
-            names = _racy(before)
+            names = _racy(before, t0)
             if any((sizes[n] or 0) > RACY_MAX_BYTES for n in names):
                 return False
             racy = {n: _digest(_full(str(root), n)) for n in names if sizes[n] is not None}
@@ -136,5 +139,5 @@ def save(root: Path, version: str, before: list[list[Any]], extra: list[str], re
                 {"format": FORMAT, "al": version, "extra": list(extra), "signature": before,
                  "racy": racy, "result": result}))
             return True
-    except (OSError, ProjectError):
+    except (OSError, ProjectError, TypeError, ValueError):
         return False
