@@ -89,7 +89,10 @@ def load_views(proj, ids: list[str], purposes: dict[str, str] | None = None) -> 
     cols = display_columns(cfg)
     image_cols = [c for c in cfg.data.image_columns if c not in cols]
     if data_mod.big_pool(path):
-        df, pool_ids = _queued_rows(path, cfg, [*cols, *image_cols], ids)
+        from al_cli.report import busy
+
+        with busy(f"finding the {len(ids):,} queued rows in {Path(path).name}"):
+            df, pool_ids = _queued_rows(path, cfg, [*cols, *image_cols], ids)
     else:
         df = data_mod.read_table(path, "pool", str_columns=[cfg.data.id_column])
         _check_shown(df, [*cols, *image_cols], cfg, path)
