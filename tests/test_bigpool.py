@@ -256,3 +256,20 @@ def test_whole_numbers_of_a_big_pool_keep_every_digit(tmp_path, small_blocks):
     df.to_csv(tmp_path / "pool.csv", index=False)
     got = data_mod.read_table(tmp_path / "pool.csv", "pool", str_columns=["id"], compact=True)
     assert (got["n"].to_numpy() == df["n"].to_numpy()).all() and got["x"].dtype == np.float32
+
+
+def test_the_rows_of_a_big_csv_read_by_pyarrow_are_those_pandas_reads(tmp_path, monkeypatch):
+    df = _pool(tmp_path / "pool.csv")
+    df["zip"] = [f"0{2100 + i}" for i in range(len(df))]
+    df.loc[3, "colour"] = ""
+    df.loc[5, "colour"] = "multi\nline, quoted"
+    df.to_csv(tmp_path / "pool.csv", index=False)
+    ids = ["r0005", "r0003", "r0299", "r0150", "missing"]
+    fast = data_mod.rows_with_ids(tmp_path / "pool.csv", "id", None, ids)
+    monkeypatch.setattr(data_mod, "_rows_with_ids_arrow", lambda *a: None)
+    slow = data_mod.rows_with_ids(tmp_path / "pool.csv", "id", None, ids)
+    assert fast[1].tolist() == slow[1].tolist() == ["r0003", "r0005", "r0150", "r0299"]
+    pd.testing.assert_frame_equal(fast[0].astype(object), slow[0].astype(object), check_dtype=False)
+    row = fast[0].set_index("id").loc["r0005"]
+    assert row["zip"] == "02105" and row["colour"] == "multi\nline, quoted"
+    assert pd.isna(fast[0].set_index("id").loc["r0003", "colour"])
