@@ -265,9 +265,11 @@ def test_the_rows_of_a_big_csv_read_by_pyarrow_are_those_pandas_reads(tmp_path, 
     df.loc[5, "colour"] = "multi\nline, quoted"
     df.to_csv(tmp_path / "pool.csv", index=False)
     ids = ["r0005", "r0003", "r0299", "r0150", "missing"]
-    fast = data_mod.rows_with_ids(tmp_path / "pool.csv", "id", None, ids)
-    monkeypatch.setattr(data_mod, "_rows_with_ids_arrow", lambda *a: None)
-    slow = data_mod.rows_with_ids(tmp_path / "pool.csv", "id", None, ids)
+    from al_cli import pool_rows
+
+    fast = pool_rows.rows_with_ids(tmp_path / "pool.csv", "id", None, ids)
+    monkeypatch.setattr(pool_rows, "_rows_with_ids_arrow", lambda *a: None)
+    slow = pool_rows.rows_with_ids(tmp_path / "pool.csv", "id", None, ids)
     assert fast[1].tolist() == slow[1].tolist() == ["r0003", "r0005", "r0150", "r0299"]
     pd.testing.assert_frame_equal(fast[0].astype(object), slow[0].astype(object), check_dtype=False)
     row = fast[0].set_index("id").loc["r0005"]

@@ -127,7 +127,9 @@ def _queued_rows(path, cfg, columns: list[str], ids: list[str]) -> tuple[pd.Data
     from al_cli.errors import ColumnNotFoundError
 
     try:
-        return data_mod.rows_with_ids(path, cfg.data.id_column, columns, ids)
+        from al_cli.pool_rows import rows_with_ids
+
+        return rows_with_ids(path, cfg.data.id_column, columns, ids)
     except ColumnNotFoundError as exc:
         if exc.column in columns:
             _check_shown(pd.DataFrame(), [exc.column], cfg, path)

@@ -83,7 +83,9 @@ def export(proj: Project, file: Path | str = STDIO, *, with_data: bool = False) 
     out = labeled_set(snap)
     if with_data:
         if data_mod.big_pool(proj.pool_path):  # the labeled rows only, numbers as the file holds them
-            df, ids = data_mod.rows_with_ids(proj.pool_path, snap.cfg.data.id_column, None, out["id"].tolist())
+            from al_cli.pool_rows import rows_with_ids
+
+            df, ids = rows_with_ids(proj.pool_path, snap.cfg.data.id_column, None, out["id"].tolist())
         else:
             df, ids = read_pool(proj)
         data = df.copy()

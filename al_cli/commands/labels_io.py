@@ -215,8 +215,10 @@ def label_export(proj: Project, file: Path | str, *, annotator: str | None = Non
         q = pd.concat([q, snap.queue[snap.queue["id"].isin(short - set(q["id"]))].drop_duplicates("id")])
     show = [c for c in display_columns(cfg) if c != cfg.data.id_column]
     if data_mod.big_pool(proj.pool_path):  # the queued rows only, numbers as the file holds them
+        from al_cli.pool_rows import rows_with_ids
+
         try:
-            df, ids = data_mod.rows_with_ids(proj.pool_path, cfg.data.id_column, show, q["id"].tolist())
+            df, ids = rows_with_ids(proj.pool_path, cfg.data.id_column, show, q["id"].tolist())
         except ColumnNotFoundError as exc:
             if exc.column not in show:
                 raise
