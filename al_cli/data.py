@@ -227,13 +227,8 @@ def read_column(path: Path, column: str, what: str, as_str: bool = False, header
         raise
     except ImportError:
         raise DataError(f"{path}: reading Parquet needs pyarrow (pip install 'al-cli[parquet]')") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not valid UTF-8 (byte {exc.start}); re-save the file as UTF-8") from None
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: the file is empty") from None
-    except pd.errors.ParserError as exc:
-        msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else "parse error"
-        raise DataError(f"{path}: not a readable CSV ({msg})") from None
+    except _CSV_FAILURES as exc:
+        raise _csv_failure(path, exc) from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read {what} column '{column}' ({exc.strerror or exc})") from None
     except (ValueError, KeyError) as exc:  # e.g. a damaged Parquet file
@@ -250,9 +245,12 @@ def column_blocks(path: Path, columns: list[str], what: str, str_columns: list[s
     if path.suffix.lower() in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 
-        pf = pq.ParquetFile(path, pre_buffer=False)
-        for i in range(pf.num_row_groups):  # one row group in memory at a time
-            yield pf.read_row_group(i, columns=list(columns), use_threads=False).to_pandas()[list(columns)]
+        try:
+            pf = pq.ParquetFile(path, pre_buffer=False)
+            for i in range(pf.num_row_groups):  # one row group in memory at a time
+                yield pf.read_row_group(i, columns=list(columns), use_threads=False).to_pandas()[list(columns)]
+        except (OSError, ValueError) as exc:  # a damaged file (pyarrow's errors are these)
+            raise DataError(f"{path}: cannot read {what} columns ({type(exc).__name__}: {exc})") from None
         return
     sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else sniff_delimiter(path)
     try:
@@ -263,15 +261,23 @@ def column_blocks(path: Path, columns: list[str], what: str, str_columns: list[s
                          low_memory=False) as reader:
             for block in reader:
                 yield block[list(columns)]
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not valid UTF-8 (byte {exc.start}); re-save the file as UTF-8") from None
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: the file is empty") from None
-    except pd.errors.ParserError as exc:
-        msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else "parse error"
-        raise DataError(f"{path}: not a readable CSV ({msg})") from None
+    except _CSV_FAILURES as exc:
+        raise _csv_failure(path, exc) from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read {what} columns ({exc.strerror or exc})") from None
+
+
+_CSV_FAILURES = (UnicodeDecodeError, pd.errors.EmptyDataError, pd.errors.ParserError)
+
+
+def _csv_failure(path: Path, exc: Exception) -> DataError:
+    """One line for a file pandas could not read: not UTF-8, empty, or malformed."""
+    if isinstance(exc, UnicodeDecodeError):
+        return DataError(f"{path}: not valid UTF-8 (byte {exc.start}); re-save the file as UTF-8")
+    if isinstance(exc, pd.errors.EmptyDataError):
+        return DataError(f"{path}: the file is empty")
+    msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else "parse error"
+    return DataError(f"{path}: not a readable CSV ({msg})")
 
 
 def _header(path: Path) -> list[str]:

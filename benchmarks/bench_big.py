@@ -24,22 +24,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_hotpath import LAUNCHER  # the launcher that reads a step's own peak RSS (this folder)
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out" / "big"
 AL = shutil.which("al") or "al"
 CHUNK = 500_000
-
-LAUNCHER = """\
-import json, os, sys, time
-out, cmd = sys.argv[1], sys.argv[2:]
-t0 = time.perf_counter()
-pid = os.posix_spawnp(cmd[0], cmd, os.environ)
-_, status, ru = os.wait4(pid, 0)
-wall = time.perf_counter() - t0
-with open(out, "w") as fh:
-    json.dump({"wall_s": wall, "maxrss_kb": ru.ru_maxrss, "rc": os.waitstatus_to_exitcode(status)}, fh)
-"""
 
 
 def make_pool(rows: int, cols: int, pool: Path, key: Path) -> None:
