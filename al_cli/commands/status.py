@@ -59,6 +59,7 @@ def cached_status(proj: Project) -> StatusResult:
 def refresh(proj: Project, quiet: bool = True) -> StatusResult:
     """Compute the status and memoise it if the folder did not change meanwhile and nothing
     was said on stderr. ``quiet``: what it says is dropped (a command's closing refresh)."""
+    import time
     from dataclasses import asdict
 
     from al_cli import __version__
@@ -69,8 +70,6 @@ def refresh(proj: Project, quiet: bool = True) -> StatusResult:
         extra = [str(proj.pool_path.resolve())]
     except Exception:  # noqa: BLE001 - no pool file named: _compute says what is wrong
         extra = []
-    import time
-
     taken = time.time_ns()
     before = statuscache.signature(proj.root, extra)
     with report.collecting() as said:
