@@ -469,7 +469,9 @@ def test_tampered_feature_cache_is_rebuilt_not_loaded(cli, project, tmp_path):
 
     (project / "cache" / "features.joblib").write_bytes(pickle.dumps(Evil()))  # al 0.1.0's file
     (project / "cache" / "features.npz").write_bytes(pickle.dumps(Evil()))
-    r = cli("query", "-p", project, "--strategy", "random", "--size", "3")
+    r = cli("query", "-p", project, "--strategy", "random", "--size", "3")  # needs no features
+    assert r.code == 0, r.stderr
+    r = cli("query", "-p", project, "--strategy", "random", "--size", "3", "--diversity", "kmeans")
     assert r.code == 0, r.stderr
     assert "sha256" in r.stderr and not marker.exists()
 

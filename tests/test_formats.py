@@ -193,7 +193,10 @@ def test_a_crafted_feature_cache_never_runs_code(cli, project, tmp_path):
     (cache / "features.json").write_text(json.dumps(man))
     (cache / "features.joblib").write_bytes(joblib_bytes := __import__("pickle").dumps(Planted()))
     assert joblib_bytes
-    r = cli("seed", "-p", project, "--size", "5", "--force")
+    r = cli("seed", "-p", project, "--size", "5", "--force")  # the matrix only: the transform is not read
+    assert r.code == 0, r.stderr
+    assert cli("label", "-p", project, "--import", project.parent / "answers.csv", "--queued-only").code == 0
+    r = cli("retrain", "-p", project)  # the transform is needed: refused, and the cache rebuilt
     assert r.code == 0, r.stderr
     assert "rebuilding" in r.stderr and "does not trust" in r.stderr
     assert not marker.exists()

@@ -148,7 +148,7 @@ def label_import(proj: Project, file: Path | str, *, annotator: str | None = Non
     data_mod.check_columns(df, ["id", "label"], Path(where), "required")
     annotator = annotator or settings.default_annotator()
     n = len(df)
-    pool_ids = PoolIds(snap.pool_ids)
+    pool_ids = PoolIds(snap.id_column_ids)
     # object dtype: isin() against a set of a million ids is slow on arrow strings
     raw_ids = data_mod.normalise_ids(df["id"]).astype(object)
     ids = match_ids(_unescaped_ids(raw_ids, pool_ids), pool_ids)

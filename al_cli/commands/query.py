@@ -43,13 +43,15 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
     n = size if size is not None else cfg.batch_size
     if n < 1:
         raise DataError("--size must be >= 1")
-    pf = snap.features
     pending = snap.pending
     available = snap.available
     if not available.any():
         raise ProjectError("every pool row is labeled or held out: nothing left to query")
     groups = pool_groups(snap)
-    twins_out = available & spread(groups, ~available)  # their content is answered or held out
+    if groups.size and int(groups.max()) == groups.size - 1:
+        groups = None  # every row its own group (no twins): nothing to spread or thin out
+    # rows whose content is answered or held out already
+    twins_out = np.zeros_like(available) if groups is None else available & spread(groups, ~available)
     available = available & ~twins_out
     if not available.any():
         raise ProjectError(f"every pool row is labeled or held out, or an exact twin of one "
@@ -58,7 +60,7 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
     version = snap.round
     dens = None
     if spec.density is not None:
-        dens = representativeness(pf.X, snap.stream("density", pf.n_rows))
+        dens = representativeness(snap.features.X, snap.stream("density", snap.n_rows))
     reference = None
     if spec.diversity == "kcenter":
         tp = snap.training[0]
@@ -67,7 +69,7 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
     def choose(scores_all):
         return select_batch(
             scores_all, n, rng=snap.stream("query.select", version, len(snap.labels)), available=available,
-            X=pf.X, diversity=spec.diversity, candidate_factor=cfg.strategy.candidate_factor, density=dens,
+            X=snap.features.X if spec.diversity != "none" else None, diversity=spec.diversity, candidate_factor=cfg.strategy.candidate_factor, density=dens,
             density_weight=spec.density or 1.0, random_fraction=spec.random_fraction, cost=cost_arr,
             cost_lambda=cfg.strategy.cost_lambda, reference=reference, name=STRATEGIES.get(spec.base).title,
             cost_unit="s" if spec.cost_learned and not spec.cost_column else "", groups=groups,
@@ -89,7 +91,7 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
     positions = np.asarray(batch.positions, dtype=int)
     label = spec.format()
     q = pd.DataFrame({
-        "id": pf.ids[positions],
+        "id": snap.pool_ids[positions],
         "purpose": "train",
         "round": version,
         "strategy": np.where(batch.random_pick, "random", label),
@@ -118,7 +120,7 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
     kept_purposes = ["audit", "recall_sample"]  # queued again, not replaced
     replaced = int((~pending["purpose"].isin(kept_purposes)).sum()) if "purpose" in pending else len(pending)
     return BatchResult(new_ids + kept["id"].tolist() + held, str(proj.queue_path), label,
-                       len(audit_left), pf.cached, explain, replaced=replaced, n_overlap=len(kept),
+                       len(audit_left), snap.features_cached, explain, replaced=replaced, n_overlap=len(kept),
                        n_recall_sample=len(held) - len(audit_left), auto=auto)
 
 
@@ -144,7 +146,7 @@ def _on_cluster(snap: Snapshot, spec, n: int, available, groups, cost_arr, choos
     hit = cached_scores(snap, name, available)
     if hit is not None:
         return choose(hit)
-    rows = np.arange(snap.features.n_rows)
+    rows = np.arange(snap.n_rows)
     plain = spec.density is None and cost_arr is None and (groups is None or len(np.unique(groups)) == len(groups))
     with dist.Cluster(snap, bundle, model_matrix(snap, bundle), where, snap.cfg.compute.partition_rows) as c:
         c.score(rows, [name], with_proba=False)
@@ -172,7 +174,7 @@ def _cluster_margin(snap: Snapshot, available, scheduler) -> np.ndarray | None:
         return hit
     _, bundle, _ = snap.model
     with dist.Cluster(snap, bundle, model_matrix(snap, bundle), where, snap.cfg.compute.partition_rows) as c:
-        c.score(np.arange(snap.features.n_rows), ["margin"], with_proba=False)
+        c.score(np.arange(snap.n_rows), ["margin"], with_proba=False)
         return np.where(available, c.gathered(["margin"])[1]["margin"], 0.0)
 
 
@@ -198,21 +200,21 @@ def queue_recall_sample(proj: Project, n: int) -> BatchResult:
         proj.write_queue(q)
     replaced = int((~pending["purpose"].isin(["audit", "recall_sample"])).sum()) if "purpose" in pending else 0
     return BatchResult(q["id"].tolist(), str(proj.queue_path), f"recall_sample ({got['sample_size']} of "
-                       f"{got['urn']} unread)", len(audit_left), snap.features.cached, [], replaced=replaced)
+                       f"{got['urn']} unread)", len(audit_left), snap.features_cached, [], replaced=replaced)
 
 
 def _cost(snap: Snapshot, spec: QuerySpec) -> np.ndarray | None:
-    pf = snap.features
     path = snap.proj.pool_path
     if spec.cost_column:
         col = data_mod.read_column(path, spec.cost_column, "cost")
-        if len(col) != pf.n_rows:
+        if len(col) != snap.n_rows:
             raise DataError(f"{path}: the pool changed while querying; run 'al score' again")
         try:
-            return column_cost(pd.to_numeric(col, errors="coerce").to_numpy(dtype=float), ids=pf.ids)
+            return column_cost(pd.to_numeric(col, errors="coerce").to_numpy(dtype=float), ids=snap.pool_ids)
         except AlError as exc:
             raise DataError(f"{path}: cost column '{spec.cost_column}': {exc.message}") from None
     if spec.cost_learned:
+        pf = snap.features
         log = snap.log.frame
         timed = log[(log["status"] == "labeled") & (log["seconds"] > 0)]
         timed = timed.drop_duplicates("id", keep="last")

@@ -74,7 +74,7 @@ def _urn(snap: Snapshot, df: pd.DataFrame) -> np.ndarray:
     """Pool positions of the urn, as frozen when the sample began: every document but those
     read then and the held-out (validation, audit) rows of then."""
     out = set(df.loc[df["kind"].isin(["read", "held"]), "id"])
-    urn = np.flatnonzero(~pd.Index(snap.features.ids).isin(list(out)))
+    urn = np.flatnonzero(~pd.Index(snap.pool_ids).isin(list(out)))
     size = int(df.loc[df["kind"] == "urn", "position"].iloc[0])
     if len(urn) != size:
         raise ProjectError(f"{snap.proj.recall_sample_path}: the pool changed since the recall sample began "
@@ -99,7 +99,7 @@ def draw(proj: Project, n: int) -> dict[str, Any]:
             if not read_before:
                 raise DataError("nothing read yet: a recall sample tests the reading done so far; label first")
             held = sorted((snap.audit_set | snap.validation_ids) - set(read_before))
-            size = int((~pd.Index(snap.features.ids).isin(read_before + held)).sum())
+            size = int((~pd.Index(snap.pool_ids).isin(read_before + held)).sum())
             prev = pd.concat([
                 pd.DataFrame({"id": ["-"], "kind": "urn", "position": [size], "added": now}),
                 pd.DataFrame({"id": read_before, "kind": "read", "position": "", "added": now}),
@@ -110,7 +110,7 @@ def draw(proj: Project, n: int) -> dict[str, Any]:
         take = order[have:have + n]
         if not len(take):
             raise ProjectError(f"the recall sample already holds the whole urn ({len(urn)} documents)")
-        ids = snap.features.ids[take].astype(str)
+        ids = snap.pool_ids[take].astype(str)
         new = pd.DataFrame({"id": ids, "kind": "sample", "position": np.arange(have + 1, have + len(ids) + 1),
                             "added": now})
         out = pd.concat([prev, new], ignore_index=True)[COLUMNS]

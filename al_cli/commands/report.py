@@ -122,7 +122,7 @@ def gather(snap: Snapshot, metric: str = "accuracy") -> dict[str, Any]:
     cfg, proj = snap.cfg, snap.proj
     eff = snap.known_labels
     data: dict[str, Any] = {
-        "project": proj.root.name, "created": now_iso(), "pool_rows": int(snap.features.n_rows),
+        "project": proj.root.name, "created": now_iso(), "pool_rows": int(snap.n_rows),
         "n_labeled": int(len(eff)), "labels_per_class": per_class(eff, cfg.labels), "metric": metric,
         "model": cfg.model.name, "strategy": cfg.strategy.name, "images": {},
     }

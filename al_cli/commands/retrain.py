@@ -43,7 +43,7 @@ def is_current(snap: Snapshot, man: dict, eff) -> bool:
     model = {"name": cfg.model.name, "class_weight": cfg.model.class_weight, "params": cfg.model.params}
     return (before == set(zip(eff["id"].astype(str), eff["label"].astype(str))) and len(before) == len(eff)
             and man.get("model") == model and man.get("random_state") == cfg.random_state
-            and man.get("feature_key") == snap.features.key)
+            and man.get("feature_key") == snap.pool_key)
 
 
 def fit_bundle(snap: Snapshot, pos: np.ndarray, y: np.ndarray) -> dict:
@@ -53,6 +53,19 @@ def fit_bundle(snap: Snapshot, pos: np.ndarray, y: np.ndarray) -> dict:
     est = fit(cfg.model, pf.X[pos], y, cfg.random_state)
     return {"estimator": est, "transformer": pf.transformer, "feature_key": pf.key,
             "model_name": cfg.model.name, "classes": [str(c) for c in est.classes_]}
+
+
+def head_bytes(bundle: dict, n_features: int) -> bytes | None:
+    """models/NNNN.head.npz of a linear model (its probabilities without scikit-learn, with
+    the feature names 'al explain' gives); None for any other model."""
+    from al_cli.models.head import of_estimator
+    from al_cli.reports.drivers import feature_info
+
+    head = of_estimator(bundle["estimator"], bundle["model_name"], bundle["feature_key"])
+    if head is None or (head.kind != "constant" and head.n_features != n_features):
+        return None
+    head.names, head.numeric = feature_info(bundle["transformer"], n_features)
+    return head.to_bytes()
 
 
 def refit_legacy(snap: Snapshot, version: int) -> tuple[dict, dict]:
@@ -127,7 +140,7 @@ def retrain(proj: Project, *, force: bool = False) -> RetrainResult:
         },
         "metrics": None,
     }
-    version = proj.save_model(bundle, manifest)
+    version = proj.save_model(bundle, manifest, head_bytes(bundle, pf.X.shape[1]))
     proj.append_history({"event": "retrain", "model_version": version, "round": version,
                          "n_labeled": len(y)})
     return RetrainResult(version, len(y), counts, cfg.model.name, secs,

@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from al_cli.commands.modeling import model_matrix, predict_proba_chunked
+from al_cli.commands.proba import predict_proba_chunked
 from al_cli.commands.snapshot import Snapshot
-from al_cli.models.fitting import factory, prepare_X, spec_of
 from al_cli.errors import ConfigError
+from al_cli.models.apply import prepare_X, spec_of
+from al_cli.models.head import Head
 from al_cli.report import info
 from al_cli.strategies.base import check_scores
-from al_cli.strategies.committee import fit_committee
 from al_cli.strategies.registry import STRATEGIES, UNCERTAINTY_COLUMNS, ScoreContext
 
 DECIMALS = 6
@@ -45,7 +45,7 @@ def state_key(snap: Snapshot, *, rows: bool = True) -> str:
             "random_state": snap.cfg.random_state, "committee_size": snap.cfg.strategy.committee_size,
             "model": [snap.cfg.model.name, snap.cfg.model.class_weight, snap.cfg.model.params],
             "training": hashlib.sha256("\n".join(f"{p}\t{lab}" for p, lab in zip(pos, y)).encode()).hexdigest(),
-            "n_rows": snap.features.n_rows, "pool": snap.features.key}
+            "n_rows": snap.n_rows, "pool": snap.pool_key}
     if not rows:
         del body["n_rows"]
         excluded = sorted(map(str, snap.labeled_ids | snap.audit_set | snap.validation_ids
@@ -54,8 +54,14 @@ def state_key(snap: Snapshot, *, rows: bool = True) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
+# built-in scores computed from the probabilities alone: a linear model's head suffices
+PROBA_ONLY = (*UNCERTAINTY_COLUMNS, "auto", "relevance")
+
+
 class PoolScorer:
-    """Scores the ``rows`` (pool positions) of a snapshot, each score computed once."""
+    """Scores the ``rows`` (pool positions) of a snapshot, each score computed once. The
+    probabilities come from the model's head when it has one (no scikit-learn, no skops
+    twin loaded; see :mod:`al_cli.models.head`), else from the estimator."""
 
     def __init__(self, snap: Snapshot, rows: np.ndarray):
         self.snap = snap
@@ -71,9 +77,22 @@ class PoolScorer:
         return self.snap.model[1]
 
     @property
+    def applied(self):
+        """What computes the probabilities: the head, or the bundle."""
+        head = self.snap.head
+        return head if head is not None and head.feature_key == self.snap.pool_key else self.bundle
+
+    @property
+    def classes(self) -> list:
+        """The classes, in the probabilities' column order."""
+        return _name_classes(self.applied)[1]
+
+    @property
     def X(self):
         if self._X is None:
-            self._X = model_matrix(self.snap, self.bundle)
+            from al_cli.commands.modeling import model_matrix
+
+            self._X = self.snap.features.X if isinstance(self.applied, Head) else model_matrix(self.snap, self.bundle)
         return self._X
 
     @property
@@ -81,13 +100,16 @@ class PoolScorer:
         if self._proba is None:
             X, rows = self.X, self.rows
             if len(rows) >= 0.5 * X.shape[0]:  # most of the pool: no copy of its rows, chunks of it
-                self._proba = predict_proba_chunked(self.bundle, X, rows)
+                self._proba = predict_proba_chunked(self.applied, X, rows)
             else:
-                self._proba = predict_proba_chunked(self.bundle, X[rows])
+                self._proba = predict_proba_chunked(self.applied, X[rows])
         return self._proba
 
     def committee(self) -> list:
         if self._committee is None:
+            from al_cli.models.fitting import factory
+            from al_cli.strategies.committee import fit_committee
+
             snap, cfg = self.snap, self.snap.cfg
             pos, y, _, _ = snap.training
             self._committee = fit_committee(
@@ -103,22 +125,29 @@ class PoolScorer:
             ctx = ScoreContext(proba=None, classes=list(self.snap.cfg.labels), X=None, rng=rng,
                                model_name=self.snap.cfg.model.name, estimator=None, rows=self.rows)
         else:
-            bundle = self.bundle
-            mspec = spec_of(bundle["model_name"])
-            spec.check_model(bundle["model_name"], mspec.family, len(bundle["classes"]))
-            Xr = prepare_X(bundle["model_name"], self.X[self.rows]) if {"committee", "features"} & set(spec.needs) \
+            applied = self.applied if name in PROBA_ONLY else self.bundle
+            model_name, classes = _name_classes(applied)
+            mspec = spec_of(model_name)
+            spec.check_model(model_name, mspec.family, len(classes))
+            Xr = prepare_X(model_name, self.X[self.rows]) if {"committee", "features"} & set(spec.needs) \
                 else None
             if Xr is not None and not spec.sparse and sp.issparse(Xr):
                 if Xr.shape[1] > DENSE_LIMIT:
                     raise ConfigError(f"strategy {name!r} needs dense features, but there are "
                                       f"{Xr.shape[1]} (text?); choose another strategy")
                 Xr = Xr.toarray()
-            ctx = ScoreContext(proba=self.proba, classes=list(bundle["classes"]), X=Xr, rng=rng,
-                               model_name=bundle["model_name"], estimator=bundle["estimator"],
+            ctx = ScoreContext(proba=self.proba, classes=list(classes), X=Xr, rng=rng,
+                               model_name=model_name, estimator=None if isinstance(applied, Head) else applied["estimator"],
                                committee=self.committee if "committee" in spec.needs else None,
                                rows=self.rows, relevant=self.snap.cfg.relevant)
         out = check_scores(spec.run(ctx), n_rows=len(self.rows), name=f"{name} scores")
         return quantise(out)
+
+
+def _name_classes(applied) -> tuple[str, list]:
+    if isinstance(applied, Head):
+        return applied.model_name, list(applied.classes)
+    return applied["model_name"], list(applied["classes"])
 
 
 def read_binary(proj, man: dict | None) -> dict[str, np.ndarray] | None:
@@ -154,13 +183,13 @@ def cached_scores(snap: Snapshot, name: str, available: np.ndarray) -> np.ndarra
         binary = read_binary(proj, man)
         if binary is not None and f"s_{name}" in binary:
             rows = binary["rows"]
-            if rows.size and (rows.min() < 0 or rows.max() >= snap.features.n_rows):
+            if rows.size and (rows.min() < 0 or rows.max() >= snap.n_rows):
                 binary = None
             else:
-                covered = np.zeros(snap.features.n_rows, dtype=bool)
+                covered = np.zeros(snap.n_rows, dtype=bool)
                 covered[rows] = True
                 if not (available & ~covered).any():
-                    out = np.zeros(snap.features.n_rows)
+                    out = np.zeros(snap.n_rows)
                     out[rows] = binary[f"s_{name}"]
                     out[~available] = 0.0
                     return out
@@ -180,11 +209,11 @@ def cached_scores(snap: Snapshot, name: str, available: np.ndarray) -> np.ndarra
     import pandas as pd
 
     s = pd.Series(sc[name].to_numpy(dtype=float), index=sc["id"].astype(str))
-    got = s.reindex(snap.features.ids[available])
+    got = s.reindex(snap.pool_ids[available])
     if got.isna().any():
         info("scores.csv does not cover every unlabeled row (new rows?); scoring them now")
         return None
-    out = np.zeros(snap.features.n_rows)
+    out = np.zeros(snap.n_rows)
     out[available] = got.to_numpy()
     return out
 
@@ -193,12 +222,12 @@ def pool_scores(snap: Snapshot, name: str, available: np.ndarray) -> np.ndarray:
     """Base scores of ``name`` over the pool (0 where unavailable)."""
     spec = STRATEGIES.get(name)
     if spec.needs:
-        snap.model  # noqa: B018 - no model: say so before anything else
+        snap.require_model()  # no model: say so before anything else
     if spec.needs and name in (*UNCERTAINTY_COLUMNS, *written_columns(snap)):
         hit = cached_scores(snap, name, available)
         if hit is not None:
             return hit
-    out = np.zeros(snap.features.n_rows)
+    out = np.zeros(snap.n_rows)
     rows = np.flatnonzero(available)
     out[rows] = PoolScorer(snap, rows).score(name)
     return out

@@ -160,40 +160,87 @@ class Snapshot:
         return load_features(self.proj)
 
     @cached_property
-    def pool_ids(self) -> np.ndarray:
-        """The pool ids, in pool order: from the cache without loading the features when
-        it is current."""
+    def _index(self) -> tuple[np.ndarray, str] | None:
+        """(ids, key) of the pool from the feature cache when it is current, read without
+        the matrix or the transform; None when it is not."""
         if "features" in self.__dict__:
-            return self.features.ids
-        from al_cli.features.cache import load_ids
+            return self.features.ids, self.features.key
+        from al_cli.features.cache import load_index
 
-        ids = load_ids(self.proj)
-        if ids is not None:
-            return ids
+        return load_index(self.proj)
+
+    @property
+    def pool_ids(self) -> np.ndarray:
+        """The pool ids, in pool order (as the features have them): from the cache without
+        loading the matrix when it is current."""
+        if "features" not in self.__dict__ and self._index is not None:
+            return self._index[0]
+        return self.features.ids
+
+    @cached_property
+    def id_column_ids(self) -> np.ndarray:
+        """The pool ids, for checking ids only (an import): from the cache when it is
+        current, else one column of the pool, not its features."""
+        if "features" in self.__dict__ or self._index is not None:
+            return self.pool_ids
         id_col = self.cfg.data.id_column
-        if id_col:  # one column of the pool, not its features
+        if id_col:
             col = data_mod.read_column(self.proj.pool_path, id_col, "id", as_str=True)
             return data_mod.normalise_ids(col).to_numpy(dtype=object)
         return self.features.ids
 
+    @property
+    def n_rows(self) -> int:
+        """Rows in the pool (as its features have them)."""
+        return len(self.pool_ids)
+
+    @property
+    def pool_key(self) -> str:
+        """The features' key (pool content and feature settings), without loading the
+        matrix when the cache is current."""
+        return self._index[1] if self._index is not None else self.features.key
+
+    @property
+    def features_cached(self) -> bool:
+        """The features came (or would come) from cache/ rather than being built now."""
+        return self.features.cached if "features" in self.__dict__ else self._index is not None
+
     @cached_property
     def positions(self) -> pd.Series:
         """Pool id -> row position."""
-        pf = self.features
-        return pd.Series(np.arange(pf.n_rows), index=pf.ids)
+        ids = self.pool_ids
+        return pd.Series(np.arange(len(ids)), index=ids)
 
     def positions_of(self, ids) -> tuple[np.ndarray, np.ndarray]:
         """(positions of the ids found in the pool, mask over ``ids`` of those found)."""
-        mapped = self.positions.reindex(np.asarray(ids, dtype=object))
+        ids = np.asarray(ids, dtype=object)
+        if "positions" not in self.__dict__ and len(ids) * 20 < len(self.pool_ids):
+            return self._few_positions(ids)
+        mapped = self.positions.reindex(ids)
         found = ~mapped.isna().to_numpy()
         return mapped[found].astype(int).to_numpy(), found
+
+    def _few_positions(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`positions_of` for a few ids against a large pool: one vectorised pass of
+        the pool against the ids (no index of the whole pool, whose hashing costs more)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if "_arrow_ids" not in self.__dict__:
+            self.__dict__["_arrow_ids"] = pa.array(self.pool_ids, type=pa.string())
+        wanted = pa.array([i for i in ids if isinstance(i, str)], type=pa.string())
+        hit = np.flatnonzero(pc.is_in(self.__dict__["_arrow_ids"], value_set=wanted).to_numpy(zero_copy_only=False))
+        where = dict(zip(self.pool_ids[hit].tolist(), hit.tolist()))
+        got = [where.get(i) if isinstance(i, str) else None for i in ids.tolist()]
+        found = np.fromiter((g is not None for g in got), dtype=bool, count=len(got))
+        return np.asarray([g for g in got if g is not None], dtype=int), found
 
     @cached_property
     def available(self) -> np.ndarray:
         """Rows that may be queued: not labeled, not in the audit sample, the recall sample or
         the validation file."""
         excluded = self.labeled_ids | self.audit_set | self.validation_ids | set(self.recall_sample_ids)
-        out = np.ones(self.features.n_rows, dtype=bool)
+        out = np.ones(self.n_rows, dtype=bool)
         pos, _ = self.positions_of(list(excluded))  # the one id index of the pool, built once
         out[pos] = False
         return out
@@ -220,7 +267,7 @@ class Snapshot:
 
             tpos, tlab = shared_labels(pool_groups(self), pos, y, self.available)
             if len(tpos):
-                twins = pd.DataFrame({"id": self.features.ids[tpos], "label": tlab})
+                twins = pd.DataFrame({"id": self.pool_ids[tpos], "label": tlab})
                 eff = pd.concat([eff, twins], ignore_index=True)
                 pos, y = np.concatenate([pos, tpos]), np.concatenate([y, tlab])
         return pos, y, eff, n_audit
@@ -236,15 +283,20 @@ class Snapshot:
 
         return trusted_types(self.cfg)
 
+    def require_model(self) -> int:
+        """The latest model version, without loading it; no model is an error."""
+        v = self.latest_version
+        if v is None:
+            raise ProjectError("no model yet: run 'al retrain' first")
+        return v
+
     @cached_property
     def model(self) -> tuple[int, dict[str, Any], dict[str, Any]]:
         """(version, bundle, manifest) of the latest model. A version saved by al 0.1.0
         (a pickle only) is re-fitted from the labels its manifest records, never unpickled."""
         from al_cli.store.modelstore import LegacyModelError
 
-        v = self.latest_version
-        if v is None:
-            raise ProjectError("no model yet: run 'al retrain' first")
+        v = self.require_model()
         try:
             bundle, man = self.proj.load_model(v, self.trusted)
         except LegacyModelError:
@@ -252,6 +304,25 @@ class Snapshot:
 
             bundle, man = refit_legacy(self, v)
         return v, bundle, man
+
+    @cached_property
+    def head(self):
+        """The latest model's head (a linear model's probabilities in numpy, see
+        :mod:`al_cli.models.head`): read from its file without loading the model when it
+        has one, else taken from the model when that is loaded already; None for a model
+        that is not linear (or a head that cannot be read: then the model is loaded)."""
+        from al_cli.models.head import Head, of_estimator
+
+        if "model" in self.__dict__:
+            _, bundle, _ = self.model
+            return of_estimator(bundle["estimator"], bundle["model_name"], bundle["feature_key"])
+        data = self.proj.load_head(self.require_model())
+        if data is None:
+            return None
+        try:
+            return Head.from_bytes(data)
+        except ValueError:
+            return None
 
     @property
     def round(self) -> int:

@@ -29,7 +29,7 @@ def minutes_behind(snap: Snapshot, versions: list[int]) -> list[float]:
 def stop_set(snap: Snapshot) -> np.ndarray:
     """A fixed sample of pool positions: the first STOP_SET of a permutation seeded by
     ``random_state`` (the same rows every evaluation while the pool keeps its size)."""
-    n = snap.features.n_rows
+    n = snap.n_rows
     perm = snap.stream("stopset", n).permutation(n)
     return np.sort(perm[:STOP_SET])
 

@@ -78,7 +78,7 @@ def pool_groups(snap) -> np.ndarray:
     cols = display_columns(snap.cfg)
     path = proj.pool_path
     stamp = {"format": FORMAT, "pool": pool_file_key(path), "columns": cols,
-             "n_rows": int(snap.features.n_rows)}
+             "n_rows": int(snap.n_rows)}
     npy, meta = (proj.cache_dir / f for f in FILES)
     try:
         if json.loads(meta.read_text(encoding="utf-8")) == stamp:

@@ -11,6 +11,7 @@ means a rebuild, never an error and never code run from the folder.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,6 @@ _MEMO_SIZE = 8
 
 def load_features(proj) -> PoolFeatures:
     """Pool features from cache/ when the pool file and feature config are unchanged."""
-    from al_cli import data as data_mod
     from al_cli.trust import trusted_types
 
     cfg = proj.config
@@ -55,16 +55,37 @@ def load_features(proj) -> PoolFeatures:
         if man.get("stamp") == stamp and man.get("format") == CACHE_FORMAT:
             pf = _load(proj.cache_dir, man, trusted_types(cfg))
             if pf is not None:
+                pf._load = _or_rebuilt(pf._load, proj, stamp)
                 _memo_put(manifest_file, stamp, pf)
                 return pf
         elif man.get("format") == CACHE_FORMAT and man.get("settings") == feature_settings(proj):
             grown = _grown(proj, man, stamp, trusted_types(cfg))
             if grown is not None:
                 return grown
+    return _build(proj, stamp)
+
+
+def _or_rebuilt(load, proj, stamp: str):
+    """The cached transform's loader, which rebuilds the cache when the transform cannot
+    be loaded (types al does not trust, a damaged file): as when the matrix is damaged."""
+    def get():
+        try:
+            return load()
+        except AlError as exc:
+            warn(f"{proj.cache_dir}: unreadable feature cache ({exc}); rebuilding it")
+            return _build(proj, stamp).transformer
+    return get
+
+
+def _build(proj, stamp: str) -> PoolFeatures:
+    """The pool read and its features built (and cached)."""
+    from al_cli import data as data_mod
     from al_cli.features.grow import file_identity
     from al_cli.features.transform import fit_transform
     from al_cli.report import busy
 
+    cfg, path = proj.config, proj.pool_path
+    manifest_file = proj.cache_dir / "features.json"
     before = path.stat()
     big = before.st_size >= BIG_FILE
     with busy(f"reading {path.name}", big):
@@ -122,6 +143,13 @@ def _grown(proj, man: dict[str, Any], stamp: str, trusted: list[str]) -> PoolFea
 def load_ids(proj) -> np.ndarray | None:
     """The pool ids from the cache when it is current (ids.json checked against the
     manifest), without loading the matrix or the transform; None when it is not."""
+    got = load_index(proj)
+    return None if got is None else got[0]
+
+
+def load_index(proj) -> tuple[np.ndarray, str] | None:
+    """(pool ids, feature key) from the cache when it is current, without loading the
+    matrix or the transform (nor the libraries the transform needs); None when it is not."""
     path = proj.pool_path
     manifest_file = proj.cache_dir / "features.json"
     try:
@@ -132,11 +160,12 @@ def load_ids(proj) -> np.ndarray | None:
         if man.get("stamp") != stamp or man.get("format") != CACHE_FORMAT:
             return None
         data = (proj.cache_dir / FILES["ids"]).read_bytes()
-        if hashlib.sha256(data).hexdigest() != (man.get("sha256") or {}).get("ids"):
+        if (not _as_written(proj.cache_dir / FILES["ids"], man, "ids")
+                and hashlib.sha256(data).hexdigest() != (man.get("sha256") or {}).get("ids")):
             return None
         ids = np.asarray(json.loads(data.decode("utf-8")), dtype=object)
-        return ids if len(ids) == int(man.get("n_rows", -1)) else None
-    except (OSError, ValueError, TypeError):
+        return (ids, str(man["key"])) if len(ids) == int(man.get("n_rows", -1)) else None
+    except (OSError, ValueError, TypeError, KeyError):
         return None
 
 
@@ -156,7 +185,9 @@ def _save(folder: Path, manifest_file: Path, stamp: str, ids, X, tr, key: str, n
         shas["ids"] = sha256_file(tmp)
     shas["transformer"] = safeio.dump(folder / FILES["transformer"], tr)
     atomic_write_json(manifest_file, {"format": CACHE_FORMAT, "stamp": stamp, "key": key, "n_rows": n_rows,
-                                      "sparse": bool(sp.issparse(X)), "sha256": shas, "created": now_iso(),
+                                      "sparse": bool(sp.issparse(X)), "sha256": shas,
+                                      "written": {part: _identity(folder / name) for part, name in FILES.items()},
+                                      "created": now_iso(),
                                       **(extra or {})})
     legacy = folder / "features.joblib"  # al 0.1.0's pickle: never loaded, gone
     if legacy.exists():
@@ -167,30 +198,94 @@ def _load(folder: Path, man: dict[str, Any], trusted: list[str], quiet: bool = F
     shas = man.get("sha256")
     if not isinstance(shas, dict):
         return None
-    import io
 
     try:
         data = {}
         for part, name in FILES.items():  # read once, checked, then loaded from memory
-            data[part] = (folder / name).read_bytes()
-            if hashlib.sha256(data[part]).hexdigest() != shas.get(part):
+            data[part] = _map(folder / name) if part == "X" else (folder / name).read_bytes()
+            if not _as_written(folder / name, man, part) and hashlib.sha256(data[part]).hexdigest() != shas.get(part):
                 if not quiet:
                     warn(f"{folder / name}: does not match features.json (sha256); rebuilding the cache")
                 return None
         if man.get("sparse"):
             X = sp.load_npz(io.BytesIO(data["X"])).tocsr()  # allow_pickle=False inside
         else:
-            with np.load(io.BytesIO(data["X"]), allow_pickle=False) as z:
-                X = z["X"]
+            X = _npz_array(data["X"], "X")
         ids = np.asarray(json.loads(data["ids"].decode("utf-8")), dtype=object)
-        tr = safeio.load(folder / FILES["transformer"], trusted, data["transformer"])
+        blob = data["transformer"]  # checked above; built on first use (it imports scikit-learn)
+        path_tr = folder / FILES["transformer"]
         n_rows = int(man["n_rows"])
         if len(ids) != n_rows or X.shape[0] != n_rows:
             return None
-        return PoolFeatures(ids, X, tr, str(man["key"]), n_rows, cached=True)
+        return PoolFeatures(ids, X, None, str(man["key"]), n_rows, cached=True,
+                            load_transformer=lambda: safeio.load(path_tr, trusted, blob))
     except (OSError, ValueError, KeyError, TypeError, AlError) as exc:
         warn(f"{folder}: unreadable feature cache ({exc}); rebuilding it")
         return None
+
+
+def _identity(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _as_written(path: Path, man: dict[str, Any], part: str) -> bool:
+    """Whether the file is still the very one al wrote (same size, modification time and
+    inode as recorded when it was written): then its SHA-256 need not be computed again.
+    al replaces a cache file by renaming a new one over it (a new inode), and any edit
+    changes its time, so a changed or copied file is checked against its SHA-256."""
+    rec = (man.get("written") or {}).get(part) if isinstance(man.get("written"), dict) else None
+    try:
+        return isinstance(rec, list) and rec == _identity(path)
+    except OSError:
+        return False
+
+
+def _map(path: Path):
+    """The file's bytes, memory-mapped (read-only; no copy of a matrix of hundreds of MB).
+    al replaces a cache file by renaming a new one over it, never in place, so the mapped
+    file stays as it was; an empty file is read as it is."""
+    import mmap
+
+    with open(path, "rb") as fh:
+        try:
+            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (ValueError, OSError):
+            return fh.read()
+
+
+def _npz_array(data, name: str) -> np.ndarray:
+    """Array ``name`` of an uncompressed .npz held in ``data`` (bytes or a memory map), read
+    in place (no copy and no second checksum: the caller has checked the file's SHA-256);
+    np.load's way when the member is compressed or stored otherwise. Read-only."""
+    import zipfile
+
+    view = io.BytesIO(data) if isinstance(data, bytes) else data  # a memory map is a file
+    view.seek(0)
+    with zipfile.ZipFile(view) as zf:
+        info = zf.getinfo(name + ".npy")
+    if info.compress_type != zipfile.ZIP_STORED:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            return z[name]
+    start = info.header_offset
+    if data[start:start + 4] != b"PK\x03\x04":
+        raise ValueError("not a zip member header")
+    n_name, n_extra = int.from_bytes(data[start + 26:start + 28], "little"), int.from_bytes(data[start + 28:start + 30], "little")
+    first = start + 30 + n_name + n_extra
+    body = io.BytesIO(data[first:first + min(info.file_size, 1 << 20)])  # the .npy header is in there
+    version = np.lib.format.read_magic(body)
+    if version not in ((1, 0), (2, 0)):
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            return z[name]
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, fortran, dtype = read_header(body)
+    if dtype.hasobject:
+        raise ValueError("an array of Python objects")
+    count = int(np.prod(shape, dtype=np.int64))
+    if body.tell() + count * dtype.itemsize != info.file_size:
+        raise ValueError("the array's size does not match its zip member")
+    arr = np.frombuffer(data, dtype=dtype, count=count, offset=first + body.tell())
+    return arr.reshape(shape, order="F" if fortran else "C")
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from typing import Callable
 from pathlib import Path
 
 FEATURE_FORMAT = 1
@@ -77,11 +77,24 @@ def feature_stamp(proj) -> str:
     return pool_file_key(proj.pool_path) + "|" + feature_settings(proj)
 
 
-@dataclass
 class PoolFeatures:
-    ids: object              # numpy array of str ids, pool order
-    X: object                # ndarray (float32) or CSR
-    transformer: object      # fitted sklearn ColumnTransformer
-    key: str                 # identity of the fitted transformer (pool content + config)
-    n_rows: int
-    cached: bool = False     # True when loaded from cache/ instead of being rebuilt
+    """The pool's features: ids (str, pool order), X (float32 ndarray or CSR), the fitted
+    transform, its key (pool content + config), the row count, and whether they came from
+    cache/. ``transformer`` may be given as a zero-argument loader, called on first use
+    (scoring with a saved model never needs the transform, nor the libraries it imports)."""
+
+    def __init__(self, ids, X, transformer, key: str, n_rows: int, cached: bool = False,
+                 load_transformer: Callable[[], object] | None = None):
+        self.ids = ids
+        self.X = X
+        self._transformer = transformer
+        self._load = load_transformer
+        self.key = key
+        self.n_rows = n_rows
+        self.cached = cached
+
+    @property
+    def transformer(self):
+        if self._load is not None:
+            self._transformer, self._load = self._load(), None
+        return self._transformer

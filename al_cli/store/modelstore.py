@@ -1,4 +1,4 @@
-"""``models/NNNN.joblib`` + ``NNNN.skops`` + ``NNNN.json``: one model version.
+"""``models/NNNN.joblib`` + ``NNNN.skops`` (+ ``NNNN.head.npz``) + ``NNNN.json``: one model version.
 
 The bundle is a dict: ``format``, ``estimator``, ``transformer``, ``feature_key``,
 ``model_name``, ``classes``. It is written twice: as joblib (a pickle, for people who
@@ -18,7 +18,7 @@ from typing import Any
 
 from al_cli.errors import FormatError, IntegrityError, ProjectError
 from al_cli.store import safeio
-from al_cli.store.atomic import atomic_joblib_dump, atomic_write_json, sha256_file
+from al_cli.store.atomic import atomic_joblib_dump, atomic_write_bytes, atomic_write_json, sha256_file
 
 BUNDLE_FORMAT = 1      # layout of the bundle dict
 MANIFEST_FORMAT = 2    # layout of NNNN.json: 2 adds the skops twin (absent in al 0.1.0 files: 1)
@@ -61,17 +61,27 @@ class ModelStore:
     def twin_path(self, version: int) -> Path:
         return self.folder / f"{version:04d}.skops"
 
-    def save(self, bundle: dict[str, Any], manifest: dict[str, Any]) -> int:
-        """Write NNNN.joblib, NNNN.skops, then NNNN.json (the manifest makes the version
-        visible). The caller holds the project lock."""
+    def head_path(self, version: int) -> Path:
+        return self.folder / f"{version:04d}.head.npz"
+
+    def save(self, bundle: dict[str, Any], manifest: dict[str, Any], head: bytes | None = None) -> int:
+        """Write NNNN.joblib, NNNN.skops, NNNN.head.npz (``head``: a linear model's
+        probabilities in numpy, see :mod:`al_cli.models.head`), then NNNN.json (the
+        manifest makes the version visible). The caller holds the project lock."""
+        import hashlib
+
         version = (self.latest() or 0) + 1
         jpath, mpath = self.paths(version)
         full = {"format": BUNDLE_FORMAT, **bundle}
         digest = atomic_joblib_dump(jpath, full)
         twin = safeio.dump(self.twin_path(version), full)
+        heads = {}
+        if head is not None:
+            atomic_write_bytes(self.head_path(version), head)
+            heads = {"head": self.head_path(version).name, "head_sha256": hashlib.sha256(head).hexdigest()}
         manifest = {"format": MANIFEST_FORMAT, "version": version, "file": jpath.name,
                     "sha256": digest, "twin": self.twin_path(version).name, "twin_sha256": twin,
-                    **manifest}
+                    **heads, **manifest}
         atomic_write_json(mpath, manifest)
         return version
 
@@ -98,6 +108,24 @@ class ModelStore:
 
     def write_manifest(self, version: int, manifest: dict[str, Any]) -> None:
         atomic_write_json(self.paths(version)[1], manifest)
+
+    def head(self, version: int, read_json) -> bytes | None:
+        """The verified bytes of ``version``'s head file; None when it has none, or when it
+        or the version's twin does not match the manifest (the twin is then loaded instead,
+        and a damaged twin refused as ever: a version is used whole or not at all)."""
+        import hashlib
+
+        try:
+            man = self.manifest(version, read_json)
+            name, sha = man.get("head"), man.get("head_sha256")
+            if name != self.head_path(version).name or not isinstance(sha, str):
+                return None
+            if man.get("twin") != self.twin_path(version).name or sha256_file(self.twin_path(version)) != man.get("twin_sha256"):
+                return None
+            data = self.head_path(version).read_bytes()
+        except (OSError, IntegrityError, FormatError):
+            return None
+        return data if hashlib.sha256(data).hexdigest() == sha else None
 
     def load(self, version: int, read_json, trusted: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The bundle of ``version`` from its skops twin (never from the pickle)."""

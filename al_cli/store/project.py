@@ -253,6 +253,10 @@ class Project:
         manifest."""
         return self.models.load(version, self.read_json, trusted)
 
-    def save_model(self, bundle: dict[str, Any], manifest: dict[str, Any]) -> int:
+    def save_model(self, bundle: dict[str, Any], manifest: dict[str, Any], head: bytes | None = None) -> int:
         with self.lock():
-            return self.models.save(bundle, manifest)
+            return self.models.save(bundle, manifest, head)
+
+    def load_head(self, version: int) -> bytes | None:
+        """The verified bytes of ``version``'s head (a linear model in numpy), or None."""
+        return self.models.head(version, self.read_json)

@@ -7,7 +7,6 @@ Cost-aware selection divides informativeness by ``cost ** lambda``
 from __future__ import annotations
 
 import numpy as np
-from sklearn.linear_model import Ridge
 
 from al_cli.errors import StrategyError
 from al_cli.strategies.base import check_features
@@ -51,6 +50,8 @@ def learned_cost(X_labeled, seconds, X_pool, min_rows: int = 10) -> tuple[np.nda
     if timed.shape[0] < max(int(min_rows), 2):
         return np.ones(n_pool), False
     y = np.log(np.maximum(s[timed], MIN_COST))
+    from sklearn.linear_model import Ridge
+
     model = Ridge(alpha=1.0)
     model.fit(Xl[timed], y)
     lo = max(MIN_COST, float(np.exp(y.min())) / CLIP_FACTOR)

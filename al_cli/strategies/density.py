@@ -24,8 +24,6 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.cluster import MiniBatchKMeans
-from sklearn.preprocessing import normalize
 
 from al_cli.errors import StrategyError
 from al_cli.strategies.base import check_features, check_rng, check_scores, random_state_from
@@ -40,7 +38,7 @@ SMALL_FIT = 20_000
 
 def _fit_kmeans(
     X, n_clusters: int, rng: np.random.Generator, batch_size: int = 4096, rows=None
-) -> tuple[MiniBatchKMeans, object]:
+) -> tuple[object, object]:
     """MiniBatchKMeans on ``X[rows]`` (all rows if None), subsampled to FIT_SAMPLE rows.
 
     Returns the fitted model and the rows it was fitted on.
@@ -52,6 +50,8 @@ def _fit_kmeans(
         X_fit = X[sample if rows is None else rows[sample]]
     else:
         X_fit = X if rows is None else X[rows]
+    from sklearn.cluster import MiniBatchKMeans
+
     km = MiniBatchKMeans(
         n_clusters=n_clusters,
         n_init=3 if X_fit.shape[0] <= SMALL_FIT else 1,
@@ -118,6 +118,8 @@ def representativeness(
     chunk = 65536
     dens = np.empty(n)
     if sp.issparse(X):
+        from sklearn.preprocessing import normalize
+
         Xn = normalize(X, norm="l2", copy=True)
         km, X_fit = _fit_kmeans(Xn, n_clusters, rng, batch_size)
         centres = normalize(km.cluster_centers_, norm="l2")

@@ -17,7 +17,6 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.cluster import KMeans, MiniBatchKMeans
 
 from al_cli.errors import StrategyError
 from al_cli.strategies.base import (
@@ -103,6 +102,8 @@ def kmeans_diverse(candidates, scores, X, n: int, rng: np.random.Generator):
     if n >= m:
         order = ranked(cs, rng)
         return cand[order], np.arange(m, dtype=np.intp)
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+
     Xc = X[cand]
     seed = random_state_from(rng)
     if m > FULL_KMEANS_MAX:

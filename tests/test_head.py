@@ -1,0 +1,180 @@
+"""A linear model's head (models/NNNN.head.npz): the probabilities in numpy alone, the same
+as the estimator's; 'al score' and 'al query' use it without importing scikit-learn; a
+missing or damaged head means the twin is loaded, with the same results (issue 12)."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
+
+from al_cli.features.cache import _npz_array
+from al_cli.models.builtin import RelevanceLogistic
+from al_cli.models.head import Head, of_estimator
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _data(k: int, n: int = 300, d: int = 6, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    y = np.asarray([f"c{i}" for i in (X[:, :k].argmax(axis=1) if k > 2 else (X[:, 0] > 0.3).astype(int))],
+                   dtype=object)
+    return X, y
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_head_probabilities_are_the_estimators(k, sparse):
+    X, y = _data(k)
+    est = LogisticRegression(max_iter=500, class_weight="balanced").fit(X, y)
+    Xq = sp.csr_matrix(X) if sparse else X
+    head = of_estimator(est, "logistic_regression", "key")
+    assert head.kind == ("binary" if k == 2 else "softmax")
+    atol = 1e-6 if est.coef_.dtype == np.float32 else 1e-12  # float32 features: float32 arithmetic
+    np.testing.assert_allclose(head.predict_proba(Xq), est.predict_proba(X), rtol=0, atol=atol)
+    assert head.predict_proba(Xq).dtype == est.predict_proba(X).dtype
+    again = Head.from_bytes(head.to_bytes())  # the file gives exactly the same numbers
+    assert np.array_equal(again.predict_proba(Xq), head.predict_proba(Xq))
+    assert list(again.classes) == [str(c) for c in est.classes_] and again.feature_key == "key"
+
+
+def test_relevance_head_is_the_relevance_model():
+    X, y = _data(2, seed=3)
+    est = RelevanceLogistic(relevant="c1").fit(X, y)
+    head = of_estimator(est, "relevance_lr", "k")
+    assert head.kind == "relevance"
+    np.testing.assert_allclose(head.predict_proba(X), est.predict_proba(X), rtol=0, atol=1e-6)
+    W = head.weights()  # the relevant class's row carries the weights
+    assert np.array_equal(W[est.pos_], est.lr_.coef_[0]) and not W[1 - est.pos_].any()
+    one = RelevanceLogistic(relevant="c1").fit(X, np.full(len(X), "c0", dtype=object))
+    const = Head.from_bytes(of_estimator(one, "relevance_lr").to_bytes())
+    assert np.array_equal(const.predict_proba(X), one.predict_proba(X)) and const.weights() is None
+
+
+def test_other_models_have_no_head():
+    from sklearn.naive_bayes import MultinomialNB
+
+    X, y = _data(3)
+    assert of_estimator(MultinomialNB().fit(np.abs(X), y)) is None
+    assert of_estimator(LogisticRegression()) is None  # not fitted
+
+
+@pytest.mark.parametrize("blob", [b"", b"not a zip", None])
+def test_a_damaged_head_file_is_a_value_error(blob):
+    if blob is None:  # an npz holding a pickled object: never unpickled
+        buf = io.BytesIO()
+        np.savez(buf, meta=np.array([{"a": 1}], dtype=object), coef=np.zeros((1, 2)), intercept=np.zeros(1))
+        blob = buf.getvalue()
+    with pytest.raises(ValueError):
+        Head.from_bytes(blob)
+
+
+@pytest.mark.parametrize("arr", [np.arange(12, dtype=np.float32).reshape(3, 4),
+                                 np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+                                 np.zeros((0, 5), dtype=np.float32), np.arange(7)])
+def test_feature_matrix_is_read_in_place_as_written(arr):
+    buf = io.BytesIO()
+    np.savez(buf, X=arr)
+    got = _npz_array(buf.getvalue(), "X")
+    assert got.dtype == arr.dtype and got.shape == arr.shape and np.array_equal(got, arr)
+    assert not got.flags.writeable
+    buf = io.BytesIO()
+    np.savez_compressed(buf, X=arr)  # not stored plainly: numpy's own reader
+    assert np.array_equal(_npz_array(buf.getvalue(), "X"), arr)
+
+
+# --------------------------------------------------------------------------- through the CLI
+
+def _ready(cli, project) -> Path:
+    assert cli("seed", "-p", project, "--size", "12").code == 0
+    assert cli("label", "-p", project, "--import", project.parent / "answers.csv", "--queued-only").code == 0
+    assert cli("retrain", "-p", project).code == 0
+    return project
+
+
+def test_retrain_writes_the_head_beside_the_twin(cli, project):
+    _ready(cli, project)
+    man = json.loads((project / "models" / "0001.json").read_text())
+    assert man["head"] == "0001.head.npz"
+    head = Head.from_bytes((project / "models" / "0001.head.npz").read_bytes())
+    assert head.model_name == "logistic_regression" and list(head.classes) == ["a", "b", "c"]
+    assert head.names is not None and len(head.names) == head.n_features
+
+
+NO_SKLEARN = textwrap.dedent("""\
+    import sys
+    class _No:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in ("sklearn", "skops"):
+                raise ImportError(f"{name} imported on the fast path")
+    sys.meta_path.insert(0, _No())
+    sys.argv = ["al", *sys.argv[1:]]
+    from al_cli._entry import main
+    main()
+""")
+
+
+def _al_without_sklearn(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", NO_SKLEARN, *map(str, args)], capture_output=True, text=True,
+                          cwd=ROOT, env={"AL_ANNOTATOR": "t", "NO_COLOR": "1", "PATH": "/usr/bin:/bin"})
+
+
+def test_score_and_query_of_a_linear_model_need_no_sklearn(cli, project):
+    _ready(cli, project)
+    r = _al_without_sklearn("score", "-p", project)
+    assert r.returncode == 0, r.stderr
+    r = _al_without_sklearn("query", "-p", project, "--strategy", "entropy", "--json")
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads(r.stdout)["ids"]) == 10
+    q = pd.read_csv(project / "queried.csv", dtype=str)
+    assert q["drivers"].str.len().gt(0).all()  # explanations from the head's weights and names
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbled"])
+def test_without_a_usable_head_the_twin_gives_the_same_scores(cli, project, damage):
+    _ready(cli, project)
+    assert cli("score", "-p", project).code == 0
+    with_head = (project / "scores.csv").read_bytes()
+    head = project / "models" / "0001.head.npz"
+    if damage == "missing":
+        head.unlink()
+    else:
+        head.write_bytes(head.read_bytes()[:-10] + b"0123456789")
+    (project / "scores.csv").unlink()
+    assert cli("score", "-p", project).code == 0
+    assert (project / "scores.csv").read_bytes() == with_head
+
+
+def test_a_tampered_twin_is_refused_even_with_a_head(cli, project):
+    _ready(cli, project)
+    twin = project / "models" / "0001.skops"
+    twin.write_bytes(twin.read_bytes() + b"x")
+    r = cli("score", "-p", project)
+    assert r.code == 1 and "0001.skops" in r.stderr and "sha256" in r.stderr
+
+
+def test_scores_csv_quotes_text_only_where_needed(cli, tmp_path):
+    from al_cli.commands.score import write_csv
+
+    out = pd.DataFrame({"id": ["a", "b,c", 'd"e', "f\ng"], "predicted": ["x", "y", "x", "y"],
+                        "confidence": [0.5, 0.25, 1e-7, 1.0], "model_version": 1})
+    plain = out.iloc[[0]].assign(id=["plain"])
+    for frame in (out, plain):
+        buf = io.BytesIO()
+        write_csv(frame, buf, header=True)
+        back = pd.read_csv(io.BytesIO(buf.getvalue()), dtype={"id": str, "predicted": str})
+        assert back["id"].tolist() == frame["id"].tolist()
+        assert np.allclose(back["confidence"], frame["confidence"])
+    buf = io.BytesIO()
+    write_csv(plain, buf, header=True)
+    assert buf.getvalue() == b"id,predicted,confidence,model_version\nplain,x,0.5,1\n"
