@@ -163,6 +163,21 @@ def write_csv(out: pd.DataFrame, fh, header: bool) -> None:
         fh.write(b"".join(x + y + b"\n" for x, y in zip(prefix, numbers)))
 
 
+class _Hashing:
+    """A binary file that keeps the SHA-256 and size of what was written to it (scores.csv
+    is not read back to hash it)."""
+
+    def __init__(self, raw):
+        import hashlib
+
+        self.raw, self.sha, self.size = raw, hashlib.sha256(), 0
+
+    def write(self, data) -> int:
+        self.sha.update(data)
+        self.size += len(data)
+        return self.raw.write(data)
+
+
 def _write_binary(proj: Project, out: pd.DataFrame, rows: np.ndarray, columns: list[str],
                   append: bool) -> dict | None:
     """cache/scores.npz: the pool position of each row of scores.csv and its score columns,
@@ -215,20 +230,22 @@ def score(proj: Project, scheduler: str | None = None) -> ScoreResult:
                 out = _frame(snap, rows, extra, cluster)
         if kept is None:
             with atomic_target(proj.scores_path) as tmp:
-                with open(tmp, "wb") as fh:
+                with open(tmp, "wb") as raw:
+                    fh = _Hashing(raw)
                     write_csv(out, fh, header=True)
             n_total = len(out)
         else:  # the rows already there, byte for byte, then the new ones
             with atomic_target(proj.scores_path) as tmp:
-                with open(proj.scores_path, "rb") as src, open(tmp, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-                    write_csv(out, dst, header=False)
+                with open(proj.scores_path, "rb") as src, open(tmp, "wb") as raw:
+                    fh = _Hashing(raw)
+                    shutil.copyfileobj(src, fh, 1 << 20)
+                    write_csv(out, fh, header=False)
             n_total = int(man.get("n_scored", 0)) + len(out)
         binary = _write_binary(proj, out, rows, columns, kept is not None)
         atomic_write_json(man_path, {
             "format": SCORES_FORMAT, "key": key, "model_version": version, "columns": columns,
             "created": now_iso(), "base": base, "n_rows": snap.n_rows, "n_scored": n_total,
-            "file": {"size": proj.scores_path.stat().st_size, "sha256": sha256_file(proj.scores_path)},
+            "file": {"size": fh.size, "sha256": fh.sha.hexdigest()},
             "binary": binary})
     pred = pd.Series(out["predicted"]).value_counts()
     return ScoreResult(version, n_total, str(proj.scores_path), snap.features.cached,
