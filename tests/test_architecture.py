@@ -135,3 +135,13 @@ def test_labeler_session_does_not_load_sklearn():
 def test_no_module_is_too_long(name):
     n = len(_modules()[name].read_text().splitlines())
     assert n <= MAX_LINES, f"{name} has {n} lines (at most about 500: split it)"
+
+
+def test_score_and_query_modules_load_no_sklearn_scipy_or_skops():
+    """Scoring with a linear model's head needs numpy, pandas and pyarrow only (issue 12):
+    scikit-learn, SciPy and skops are imported where a command needs them, not at import."""
+    code = ("import sys, al_cli.commands.score, al_cli.commands.query\n"
+            "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'scipy', 'skops'})\n"
+            "print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"importing score and query loaded {out.stdout.strip()}"

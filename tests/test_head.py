@@ -115,7 +115,7 @@ NO_SKLEARN = textwrap.dedent("""\
     import sys
     class _No:
         def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in ("sklearn", "skops"):
+            if name.split(".")[0] in ("sklearn", "skops", "scipy"):
                 raise ImportError(f"{name} imported on the fast path")
     sys.meta_path.insert(0, _No())
     sys.argv = ["al", *sys.argv[1:]]
@@ -129,7 +129,7 @@ def _al_without_sklearn(*args) -> subprocess.CompletedProcess:
                           cwd=ROOT, env={"AL_ANNOTATOR": "t", "NO_COLOR": "1", "PATH": "/usr/bin:/bin"})
 
 
-def test_score_and_query_of_a_linear_model_need_no_sklearn(cli, project):
+def test_score_and_query_of_a_linear_model_need_no_sklearn_scipy_or_skops(cli, project):
     _ready(cli, project)
     r = _al_without_sklearn("score", "-p", project)
     assert r.returncode == 0, r.stderr

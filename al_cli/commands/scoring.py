@@ -14,7 +14,6 @@ import json
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from al_cli.commands.proba import predict_proba_chunked
 from al_cli.commands.snapshot import Snapshot
@@ -22,6 +21,7 @@ from al_cli.errors import ConfigError
 from al_cli.models.apply import prepare_X, spec_of
 from al_cli.models.head import Head
 from al_cli.report import info
+from al_cli.sparse import issparse
 from al_cli.strategies.base import check_scores
 from al_cli.strategies.registry import STRATEGIES, UNCERTAINTY_COLUMNS, ScoreContext
 
@@ -131,7 +131,7 @@ class PoolScorer:
             spec.check_model(model_name, mspec.family, len(classes))
             Xr = prepare_X(model_name, self.X[self.rows]) if {"committee", "features"} & set(spec.needs) \
                 else None
-            if Xr is not None and not spec.sparse and sp.issparse(Xr):
+            if Xr is not None and not spec.sparse and issparse(Xr):
                 if Xr.shape[1] > DENSE_LIMIT:
                     raise ConfigError(f"strategy {name!r} needs dense features, but there are "
                                       f"{Xr.shape[1]} (text?); choose another strategy")

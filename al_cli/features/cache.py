@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from al_cli.errors import AlError, DataError
 from al_cli.features.keys import PoolFeatures, feature_config_key, feature_settings, feature_stamp
 from al_cli.report import warn
+from al_cli.sparse import issparse
 from al_cli.store import atomic_write_json, now_iso, safeio, sha256_file
 from al_cli.store.atomic import atomic_target
 from al_cli.store.pool import read_pool
@@ -175,7 +175,9 @@ def _save(folder: Path, manifest_file: Path, stamp: str, ids, X, tr, key: str, n
     shas = {}
     with atomic_target(folder / FILES["X"]) as tmp:
         with open(tmp, "wb") as fh:
-            if sp.issparse(X):
+            if issparse(X):
+                import scipy.sparse as sp
+
                 sp.save_npz(fh, sp.csr_matrix(X), compressed=False)
             else:
                 np.savez(fh, X=np.asarray(X))
@@ -185,7 +187,7 @@ def _save(folder: Path, manifest_file: Path, stamp: str, ids, X, tr, key: str, n
         shas["ids"] = sha256_file(tmp)
     shas["transformer"] = safeio.dump(folder / FILES["transformer"], tr)
     atomic_write_json(manifest_file, {"format": CACHE_FORMAT, "stamp": stamp, "key": key, "n_rows": n_rows,
-                                      "sparse": bool(sp.issparse(X)), "sha256": shas,
+                                      "sparse": bool(issparse(X)), "sha256": shas,
                                       "written": {part: _identity(folder / name) for part, name in FILES.items()},
                                       "created": now_iso(),
                                       **(extra or {})})
@@ -208,6 +210,8 @@ def _load(folder: Path, man: dict[str, Any], trusted: list[str], quiet: bool = F
                     warn(f"{folder / name}: does not match features.json (sha256); rebuilding the cache")
                 return None
         if man.get("sparse"):
+            import scipy.sparse as sp
+
             X = sp.load_npz(io.BytesIO(data["X"])).tocsr()  # allow_pickle=False inside
         else:
             X = _npz_array(data["X"], "X")

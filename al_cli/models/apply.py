@@ -7,10 +7,10 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
 
 from al_cli.errors import ConfigError
 from al_cli.models.registry import MODELS, ModelSpec
+from al_cli.sparse import issparse
 
 
 def spec_of(name: str) -> ModelSpec:
@@ -23,7 +23,7 @@ def spec_of(name: str) -> ModelSpec:
 def prepare_X(name: str, X):
     """Adapt the feature matrix to what the model accepts."""
     spec = spec_of(name)
-    if not spec.sparse and sp.issparse(X):
+    if not spec.sparse and issparse(X):
         limit = spec.dense_limit or 0
         if X.shape[1] > limit:
             raise ConfigError(
@@ -32,7 +32,7 @@ def prepare_X(name: str, X):
             )
         return X.toarray()
     if spec.nonnegative:
-        if (X.min() if not sp.issparse(X) else (X.data.min() if X.nnz else 0)) < 0:
+        if (X.min() if not issparse(X) else (X.data.min() if X.nnz else 0)) < 0:
             raise ConfigError(
                 f"al.yaml: field 'model.name': {name} needs non-negative features "
                 "(text columns); scaled numeric columns can be negative"

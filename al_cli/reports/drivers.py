@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
+
+from al_cli.sparse import issparse
 
 TOP = 3
 
@@ -70,7 +71,7 @@ def linear_weights(est) -> np.ndarray | None:
 
 def _rows(X, rows) -> Any:
     sub = X[np.asarray(rows, dtype=int)]
-    return sub.tocsr() if sp.issparse(sub) else np.asarray(sub, dtype=float)
+    return sub.tocsr() if issparse(sub) else np.asarray(sub, dtype=float)
 
 
 def linear_drivers(W: np.ndarray, X, rows, pred: np.ndarray, other: np.ndarray,
@@ -81,7 +82,7 @@ def linear_drivers(W: np.ndarray, X, rows, pred: np.ndarray, other: np.ndarray,
     out = []
     for i in range(sub.shape[0]):
         diff = W[pred[i]] - W[other[i]]
-        if sp.issparse(sub):
+        if issparse(sub):
             r = sub.getrow(i)
             idx, vals = r.indices, r.data * diff[r.indices]
         else:
@@ -90,7 +91,7 @@ def linear_drivers(W: np.ndarray, X, rows, pred: np.ndarray, other: np.ndarray,
         keep = vals > 1e-12
         idx, vals = idx[keep], vals[keep]
         top = np.argsort(-vals, kind="stable")[:TOP]
-        row = sub.getrow(i).toarray()[0] if sp.issparse(sub) else sub[i]
+        row = sub.getrow(i).toarray()[0] if issparse(sub) else sub[i]
         out.append([(_named(names, numeric, idx[j], row[idx[j]]), round(float(vals[j]), 4)) for j in top])
     return out
 

@@ -32,8 +32,8 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
+from al_cli.sparse import issparse
 from al_cli.strategies.base import check_rng, random_state_from
 from al_cli.strategies.density import SMALL_FIT
 from al_cli.strategies.select import Batch, select_batch
@@ -157,13 +157,13 @@ def cluster_agreement(clusters, labels, prior: int = AGREEMENT_PRIOR_PAIRS) -> t
 def embed(X, rng: np.random.Generator) -> np.ndarray:
     """Dense float rows for clustering: as they are up to EMBED_DIMS * 2 columns, else a
     truncated SVD to EMBED_DIMS (sparse TF-IDF included)."""
-    if not sp.issparse(X) and X.shape[1] <= 2 * EMBED_DIMS:
+    if not issparse(X) and X.shape[1] <= 2 * EMBED_DIMS:
         return np.asarray(X, dtype=np.float64)
     from sklearn.decomposition import TruncatedSVD
 
     k = min(EMBED_DIMS, X.shape[1] - 1, X.shape[0] - 1)
     if k < 1:
-        return np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)
+        return np.asarray(X.toarray() if issparse(X) else X, dtype=np.float64)
     return TruncatedSVD(k, random_state=random_state_from(rng)).fit_transform(X)
 
 

@@ -7,9 +7,9 @@ Everything here is pure: no I/O, and randomness only through an explicit
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from al_cli.errors import StrategyError
+from al_cli.sparse import issparse
 
 #: Tolerance on each probability being inside [0, 1].
 PROBA_RANGE_TOL = 1e-6
@@ -91,7 +91,9 @@ def check_features(X, n_rows: int | None = None, name: str = "features"):
     """Validate a dense or sparse 2-D feature matrix; returns an array or CSR matrix."""
     if X is None:
         raise StrategyError(f"this strategy needs {name} but none were given")
-    if sp.issparse(X):
+    if issparse(X):
+        import scipy.sparse as sp
+
         X = sp.csr_matrix(X) if not sp.isspmatrix_csr(X) else X
         data = X.data
     else:

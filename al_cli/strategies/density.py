@@ -23,9 +23,9 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
 
 from al_cli.errors import StrategyError
+from al_cli.sparse import issparse
 from al_cli.strategies.base import check_features, check_rng, check_scores, random_state_from
 
 #: Smallest representativeness returned (keeps density weighting strictly positive).
@@ -79,7 +79,7 @@ def nearest_centre(
     d2 = np.empty(n, dtype=float)
     for start in range(0, n, chunk):
         block = X[start : start + chunk] if rows is None else X[rows[start : start + chunk]]
-        if sp.issparse(block):
+        if issparse(block):
             x_sq = np.asarray(block.multiply(block).sum(axis=1)).ravel()
             cross = np.asarray(block @ centres.T)
         else:
@@ -117,7 +117,7 @@ def representativeness(
     n_clusters = min(n_clusters, n)
     chunk = 65536
     dens = np.empty(n)
-    if sp.issparse(X):
+    if issparse(X):
         from sklearn.preprocessing import normalize
 
         Xn = normalize(X, norm="l2", copy=True)

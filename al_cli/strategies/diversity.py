@@ -16,9 +16,9 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
 
 from al_cli.errors import StrategyError
+from al_cli.sparse import issparse
 from al_cli.strategies.base import (
     check_features,
     check_rng,
@@ -63,15 +63,15 @@ def _prepare(candidates, scores, X, n, rng):
 
 
 def _sq_norms(Xc) -> np.ndarray:
-    if sp.issparse(Xc):
+    if issparse(Xc):
         return np.asarray(Xc.multiply(Xc).sum(axis=1)).ravel()
     return np.einsum("ij,ij->i", Xc, Xc)
 
 
 def _dist2_to(Xc, sq: np.ndarray, rows) -> np.ndarray:
     """Squared distances from every row of ``Xc`` to each row of ``rows``: (len(Xc), len(rows))."""
-    if sp.issparse(rows):
-        cross = np.asarray((Xc @ rows.T).todense()) if sp.issparse(Xc) else np.asarray(rows @ Xc.T).T
+    if issparse(rows):
+        cross = np.asarray((Xc @ rows.T).todense()) if issparse(Xc) else np.asarray(rows @ Xc.T).T
         r_sq = np.asarray(rows.multiply(rows).sum(axis=1)).ravel()
     else:
         rows = np.atleast_2d(np.asarray(rows, dtype=float))

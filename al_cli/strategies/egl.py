@@ -24,9 +24,9 @@ Row norms of sparse ``X`` are computed from the stored values, without densifyin
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from al_cli.errors import StrategyError
+from al_cli.sparse import issparse
 from al_cli.strategies.base import check_features, check_proba
 
 #: Model names (as in al.yaml) for which :func:`expected_gradient_length` is exact.
@@ -35,7 +35,7 @@ EGL_SUPPORTED_MODELS = ("logistic_regression",)
 
 def row_norms(X, add_one: bool = False) -> np.ndarray:
     """Euclidean norm of each row of dense or sparse ``X`` (``[x, 1]`` if ``add_one``)."""
-    if sp.issparse(X):
+    if issparse(X):
         sq = np.asarray(X.multiply(X).sum(axis=1)).ravel()
     else:
         sq = np.einsum("ij,ij->i", X, X)
