@@ -178,3 +178,91 @@ def test_scores_csv_quotes_text_only_where_needed(cli, tmp_path):
     buf = io.BytesIO()
     write_csv(plain, buf, header=True)
     assert buf.getvalue() == b"id,predicted,confidence,model_version\nplain,x,0.5,1\n"
+
+
+# --------------------------------------------------------------------------- the lazy transform
+
+def _text_project(cli, tmp_path) -> Path:
+    rng = np.random.default_rng(5)
+    words = {"a": "apple pear plum", "b": "car bus train", "c": "red blue green"}
+    y = rng.choice(list(words), 120)
+    df = pd.DataFrame({"id": [f"t{i:03d}" for i in range(120)],
+                       "text": [f"{words[v]} note{i % 7} {rng.choice(['x', 'y', 'z'])}" for i, v in enumerate(y)]})
+    df.to_csv(tmp_path / "pool.csv", index=False)
+    pd.DataFrame({"id": df["id"], "label": y}).to_csv(tmp_path / "answers.csv", index=False)
+    p = tmp_path / "proj"
+    assert cli("init", p, "--data", tmp_path / "pool.csv", "--id-column", "id", "--text-column", "text",
+               "--labels", "a,b,c", "--batch-size", "10").code == 0
+    return _ready(cli, p)
+
+
+def _spoil_transform(project: Path) -> None:
+    """A transform file al cannot load but whose SHA-256 the manifest agrees with (what an
+    upgrade of scikit-learn or skops, or a change of trusted types, looks like)."""
+    import hashlib
+
+    from al_cli.features import cache as cache_mod
+
+    cache = project / "cache"
+    bad = b"PK\x03\x04 not a skops file"
+    (cache / "transformer.skops").write_bytes(bad)
+    man = json.loads((cache / "features.json").read_text())
+    man["sha256"]["transformer"] = hashlib.sha256(bad).hexdigest()
+    man.pop("written", None)
+    (cache / "features.json").write_text(json.dumps(man))
+    cache_mod._MEMO.clear()
+
+
+def _grow(tmp_path: Path, n: int = 12) -> None:
+    with open(tmp_path / "pool.csv", "a") as fh:
+        for i in range(n):
+            fh.write(f"n{i:03d},zebra{i} yak{i} quokka apple\n")
+
+
+def test_a_grown_pool_whose_transform_cannot_load_is_rebuilt(cli, tmp_path):
+    p = _text_project(cli, tmp_path)
+    _spoil_transform(p)
+    _grow(tmp_path)
+    r = cli("score", "-p", p, "--json")
+    assert r.code == 0 and "rebuilding" in r.stderr, r.stderr
+    assert r.json()["n_scored"] == 120 + 12 - 12  # every row but the 12 labeled
+
+
+def test_a_transform_rebuilt_during_retrain_goes_with_its_own_matrix(cli, tmp_path):
+    p = _text_project(cli, tmp_path)
+    _grow(tmp_path)
+    assert cli("score", "-p", p).code == 0  # the cache grows: its transform is the old one
+    _spoil_transform(p)
+    r = cli("retrain", "-p", p, "--force")
+    assert r.code == 0 and "rebuilding" in r.stderr, r.stderr
+    man = json.loads((p / "models" / "0002.json").read_text())
+    assert man["feature_key"] == json.loads((p / "cache" / "features.json").read_text())["key"]
+    head = Head.from_bytes((p / "models" / "0002.head.npz").read_bytes())
+    assert head.n_features == man["n_features"] == len(head.names)
+    for cmd in (("score",), ("predict", "-o", tmp_path / "pred.csv")):
+        r = cli(*cmd, "-p", p)
+        assert r.code == 0 and "changed since this model was trained" not in r.stderr, r.stderr
+
+
+def test_a_one_vs_rest_logistic_regression_has_no_head():
+    X, y = _data(3)
+    est = LogisticRegression(max_iter=500).fit(X, y)
+    est.multi_class = "ovr"  # what scikit-learn before 1.8 kept, and predicted one-vs-rest with
+    assert of_estimator(est) is None
+    assert of_estimator(LogisticRegression(max_iter=500).fit(X, y)) is not None
+
+
+def test_a_matrix_damaged_in_place_as_written_is_rebuilt_not_a_crash(cli, project):
+    import os
+
+    _ready(cli, project)
+    npz = project / "cache" / "features.npz"
+    st = npz.stat()
+    with open(npz, "r+b") as fh:  # the same size, inode and (restored) time: only the bytes differ
+        fh.write(b"\0" * 64)
+    os.utime(npz, ns=(st.st_atime_ns, st.st_mtime_ns))
+    from al_cli.features import cache as cache_mod
+
+    cache_mod._MEMO.clear()
+    r = cli("score", "-p", project)
+    assert r.code == 0 and "rebuilding" in r.stderr, r.stderr

@@ -50,19 +50,31 @@ def fit_bundle(snap: Snapshot, pos: np.ndarray, y: np.ndarray) -> dict:
     """The configured model fitted on pool rows ``pos`` with labels ``y``, with the pool's
     feature transform: what models/NNNN.* hold."""
     cfg, pf = snap.cfg, snap.features
+    transformer = pf.transformer  # first: loading it may rebuild the cache (then X and key are new)
     est = fit(cfg.model, pf.X[pos], y, cfg.random_state)
-    return {"estimator": est, "transformer": pf.transformer, "feature_key": pf.key,
+    return {"estimator": est, "transformer": transformer, "feature_key": pf.key,
             "model_name": cfg.model.name, "classes": [str(c) for c in est.classes_]}
 
 
-def head_bytes(bundle: dict, n_features: int) -> bytes | None:
+def head_bytes(bundle: dict, X_probe) -> bytes | None:
     """models/NNNN.head.npz of a linear model (its probabilities without scikit-learn, with
-    the feature names 'al explain' gives); None for any other model."""
+    the feature names 'al explain' gives); None for any other model, or when the head does
+    not give the estimator's own probabilities on ``X_probe`` (a few training rows)."""
+    import warnings
+
+    from al_cli.models.apply import normalised, prepare_X
     from al_cli.models.head import of_estimator
     from al_cli.reports.drivers import feature_info
 
-    head = of_estimator(bundle["estimator"], bundle["model_name"], bundle["feature_key"])
+    est, n_features = bundle["estimator"], X_probe.shape[1]
+    head = of_estimator(est, bundle["model_name"], bundle["feature_key"])
     if head is None or (head.kind != "constant" and head.n_features != n_features):
+        return None
+    Xp = prepare_X(bundle["model_name"], X_probe)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        own = normalised(np.asarray(est.predict_proba(Xp), dtype=np.float64))
+    if not np.allclose(normalised(head.predict_proba(Xp)), own, rtol=0, atol=1e-5):
         return None
     head.names, head.numeric = feature_info(bundle["transformer"], n_features)
     return head.to_bytes()
@@ -140,7 +152,7 @@ def retrain(proj: Project, *, force: bool = False) -> RetrainResult:
         },
         "metrics": None,
     }
-    version = proj.save_model(bundle, manifest, head_bytes(bundle, pf.X.shape[1]))
+    version = proj.save_model(bundle, manifest, head_bytes(bundle, pf.X[pos[:16]]))
     proj.append_history({"event": "retrain", "model_version": version, "round": version,
                          "n_labeled": len(y)})
     return RetrainResult(version, len(y), counts, cfg.model.name, secs,

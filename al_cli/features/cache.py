@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ def load_features(proj) -> PoolFeatures:
         if man.get("stamp") == stamp and man.get("format") == CACHE_FORMAT:
             pf = _load(proj.cache_dir, man, trusted_types(cfg))
             if pf is not None:
-                pf._load = _or_rebuilt(pf._load, proj, stamp)
+                pf._load = _or_rebuilt(pf, pf._load, proj, stamp)
                 _memo_put(manifest_file, stamp, pf)
                 return pf
         elif man.get("format") == CACHE_FORMAT and man.get("settings") == feature_settings(proj):
@@ -65,15 +66,19 @@ def load_features(proj) -> PoolFeatures:
     return _build(proj, stamp)
 
 
-def _or_rebuilt(load, proj, stamp: str):
+def _or_rebuilt(pf: PoolFeatures, load, proj, stamp: str):
     """The cached transform's loader, which rebuilds the cache when the transform cannot
-    be loaded (types al does not trust, a damaged file): as when the matrix is damaged."""
+    be loaded (types al does not trust, a damaged file), as when the matrix is damaged:
+    ``pf`` then takes the rebuilt ids, matrix and key too (a transform never goes with a
+    matrix it did not make)."""
     def get():
         try:
             return load()
         except AlError as exc:
             warn(f"{proj.cache_dir}: unreadable feature cache ({exc}); rebuilding it")
-            return _build(proj, stamp).transformer
+            new = _build(proj, stamp)
+            pf.ids, pf.X, pf.key, pf.n_rows, pf.cached = new.ids, new.X, new.key, new.n_rows, False
+            return new.transformer
     return get
 
 
@@ -124,6 +129,13 @@ def _grown(proj, man: dict[str, Any], stamp: str, trusted: list[str]) -> PoolFea
     from al_cli.features.grow import appended
 
     pf_old = _load(proj.cache_dir, man, trusted, quiet=True)
+    if pf_old is None:
+        return None
+    try:
+        pf_old.transformer  # noqa: B018 - the new rows need it: one that cannot be loaded means a rebuild
+    except AlError as exc:
+        warn(f"{proj.cache_dir}: unreadable feature cache ({exc}); rebuilding it")
+        return None
     got = appended(proj, man, feature_settings(proj), pf_old, proj.config)
     if got is None:
         return None
@@ -223,7 +235,7 @@ def _load(folder: Path, man: dict[str, Any], trusted: list[str], quiet: bool = F
             return None
         return PoolFeatures(ids, X, None, str(man["key"]), n_rows, cached=True,
                             load_transformer=lambda: safeio.load(path_tr, trusted, blob))
-    except (OSError, ValueError, KeyError, TypeError, AlError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, AlError) as exc:
         warn(f"{folder}: unreadable feature cache ({exc}); rebuilding it")
         return None
 
@@ -262,8 +274,6 @@ def _npz_array(data, name: str) -> np.ndarray:
     """Array ``name`` of an uncompressed .npz held in ``data`` (bytes or a memory map), read
     in place (no copy and no second checksum: the caller has checked the file's SHA-256);
     np.load's way when the member is compressed or stored otherwise. Read-only."""
-    import zipfile
-
     view = io.BytesIO(data) if isinstance(data, bytes) else data  # a memory map is a file
     view.seek(0)
     with zipfile.ZipFile(view) as zf:

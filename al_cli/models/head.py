@@ -124,6 +124,13 @@ def _expit(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+def _one_vs_rest(est: Any) -> bool:
+    """Whether a multiclass LogisticRegression gives one-vs-rest probabilities: scikit-learn
+    before 1.8 did for ``multi_class='ovr'``, and for 'auto' with the liblinear solver."""
+    mc = getattr(est, "multi_class", "deprecated")
+    return mc == "ovr" or (mc in ("auto", "warn") and getattr(est, "solver", "") == "liblinear")
+
+
 def _is(est: Any, module: str, name: str) -> bool:
     t = type(est)
     return t.__name__ == name and t.__module__.startswith(module)
@@ -137,6 +144,8 @@ def of_estimator(est: Any, model_name: str = "", feature_key: str = "") -> Head 
         classes = getattr(est, "classes_", None)
         if coef is None or intercept is None or classes is None:
             return None
+        if len(classes) > 2 and _one_vs_rest(est):
+            return None  # one-vs-rest probabilities (older scikit-learn): the estimator's own
         kind = "binary" if len(classes) <= 2 else "softmax"
         return Head(kind, coef, np.ravel(intercept), classes, model_name=model_name, feature_key=feature_key)
     if _is(est, "al_cli.models", "RelevanceLogistic"):
