@@ -129,15 +129,26 @@ def test_an_unsettled_model_with_clusters_that_follow_labels_covers_the_unlabele
                if k == "typical")
 
 
-def test_clusters_that_do_not_follow_labels_explore_at_random():
+def test_clusters_that_do_not_follow_labels_leave_the_exploring_rows_to_margin():
     X, _, labeled, available, scores = _case(labeled_blobs=range(12))  # 4 labels in every blob
     rng = np.random.default_rng(5)
     noise_y = rng.permutation(np.tile(["a", "b"], len(labeled) // 2))  # labels unrelated to blobs
     batch, plan = adaptive.auto_batch(scores, 10, rng=np.random.default_rng(3), available=available, X=X,
                                       labeled_pos=labeled, labeled_y=noise_y, flip=None)
-    assert plan.n_typical == 0 and plan.n_explore_random == 9 and plan.mode == "explore"
-    assert batch.random_pick.all()
-    assert "random rows" in plan.explain() and "no previous model" in plan.explain()
+    assert plan.agreement < adaptive.AGREEMENT_GATE
+    assert plan.n_typical == 0 and plan.n_explore_random == 0 and plan.n_uncertain == 9 and plan.mode == "margin"
+    assert batch.random_pick.sum() == 1  # the random share only
+    top = np.argsort(-np.where(available, scores, -np.inf), kind="stable")[:9]
+    assert set(batch.positions[~batch.random_pick]) == set(top)  # the nine best margins
+    assert "clusters do not follow labels" in plan.explain() and "no previous model" in plan.explain()
+
+
+def test_too_few_rows_to_compare_clusters_explore_at_random():
+    X, y, labeled, available, scores = _case()
+    batch, plan = adaptive.auto_batch(scores, 10, rng=np.random.default_rng(3), available=available, X=X,
+                                      labeled_pos=labeled[:1], labeled_y=y[labeled[:1]], flip=None)
+    assert plan.agreement is None and plan.n_explore_random == 9 and plan.mode == "explore"
+    assert batch.random_pick.all() and "too few rows" in plan.explain()
 
 
 def test_a_half_settled_model_mixes_margin_and_typical_rows():
@@ -277,3 +288,16 @@ def test_a_new_project_defaults_to_auto_and_query_explains_it(tmp_path):
     # a named strategy gives no 'auto' decision
     r = runner.invoke(app, ["query", "-p", str(proj), "--size", "6", "--json", "--strategy", "margin"])
     assert json.loads(r.stdout)["auto"] is None
+
+
+@pytest.mark.parametrize("agreement, kind", [(0.0, "margin"), (0.02, "margin"), (0.05, "random"),
+                                             (0.09, "random"), (0.4, "typical")])
+def test_the_exploring_rows_follow_the_strength_of_the_cluster_evidence(monkeypatch, agreement, kind):
+    """None (< NO_AGREEMENT): margin; weak (< AGREEMENT_GATE): random rows; clear: typical rows."""
+    X, y, labeled, available, scores = _case()
+    monkeypatch.setattr(adaptive, "cluster_agreement", lambda clusters, labels, prior=10: (agreement, 40))
+    batch, plan = adaptive.auto_batch(scores, 10, rng=np.random.default_rng(3), available=available, X=X,
+                                      labeled_pos=labeled, labeled_y=y[labeled], flip=None)
+    got = {"margin": plan.n_uncertain, "random": plan.n_explore_random, "typical": plan.n_typical}
+    assert got[kind] == 9 and sum(got.values()) == 9, got
+    assert f"{agreement:.2f}" in plan.explain()
