@@ -91,10 +91,11 @@ def test_typical_picks_cover_the_clusters_without_labels_with_their_central_rows
 
 
 # ----------------------------------------------------------------------------- the batch
-def _case(seed=0, labeled_blobs=(0, 1, 2)):
+def _case(seed=0, labeled_blobs=(0, 1, 2), per_blob=4):
     X, y, _ = _blobs(seed=seed)
     rng = np.random.default_rng(seed)
-    labeled = np.concatenate([rng.choice(np.flatnonzero(y == str(b)), 4, replace=False) for b in labeled_blobs])
+    labeled = np.concatenate([rng.choice(np.flatnonzero(y == str(b)), per_blob, replace=False)
+                              for b in labeled_blobs])
     available = np.ones(len(X), dtype=bool)
     available[labeled] = False
     from sklearn.linear_model import LogisticRegression
@@ -130,12 +131,12 @@ def test_an_unsettled_model_with_clusters_that_follow_labels_covers_the_unlabele
 
 
 def test_clusters_that_do_not_follow_labels_leave_the_exploring_rows_to_margin():
-    X, _, labeled, available, scores = _case(labeled_blobs=range(12))  # 4 labels in every blob
+    X, _, labeled, available, scores = _case(labeled_blobs=range(12), per_blob=8)  # 8 labels in every blob
     rng = np.random.default_rng(5)
     noise_y = rng.permutation(np.tile(["a", "b"], len(labeled) // 2))  # labels unrelated to blobs
     batch, plan = adaptive.auto_batch(scores, 10, rng=np.random.default_rng(3), available=available, X=X,
                                       labeled_pos=labeled, labeled_y=noise_y, flip=None)
-    assert plan.agreement < adaptive.AGREEMENT_GATE
+    assert plan.agreement < adaptive.NO_AGREEMENT and plan.pairs >= adaptive.NO_AGREEMENT_PAIRS
     assert plan.n_typical == 0 and plan.n_explore_random == 0 and plan.n_uncertain == 9 and plan.mode == "margin"
     assert batch.random_pick.sum() == 1  # the random share only
     top = np.argsort(-np.where(available, scores, -np.inf), kind="stable")[:9]
@@ -290,12 +291,13 @@ def test_a_new_project_defaults_to_auto_and_query_explains_it(tmp_path):
     assert json.loads(r.stdout)["auto"] is None
 
 
-@pytest.mark.parametrize("agreement, kind", [(0.0, "margin"), (0.02, "margin"), (0.05, "random"),
-                                             (0.09, "random"), (0.4, "typical")])
-def test_the_exploring_rows_follow_the_strength_of_the_cluster_evidence(monkeypatch, agreement, kind):
-    """None (< NO_AGREEMENT): margin; weak (< AGREEMENT_GATE): random rows; clear: typical rows."""
+@pytest.mark.parametrize("agreement, pairs, kind", [(0.0, 40, "margin"), (0.015, 40, "margin"),
+                                                    (0.0, 12, "random"), (0.05, 40, "random"),
+                                                    (0.09, 400, "random"), (0.4, 40, "typical")])
+def test_the_exploring_rows_follow_the_strength_of_the_cluster_evidence(monkeypatch, agreement, pairs, kind):
+    """No agreement over enough pairs: margin; weak or thin evidence: random rows; clear: typical."""
     X, y, labeled, available, scores = _case()
-    monkeypatch.setattr(adaptive, "cluster_agreement", lambda clusters, labels, prior=10: (agreement, 40))
+    monkeypatch.setattr(adaptive, "cluster_agreement", lambda clusters, labels, prior=10: (agreement, pairs))
     batch, plan = adaptive.auto_batch(scores, 10, rng=np.random.default_rng(3), available=available, X=X,
                                       labeled_pos=labeled, labeled_y=y[labeled], flip=None)
     got = {"margin": plan.n_uncertain, "random": plan.n_explore_random, "typical": plan.n_typical}

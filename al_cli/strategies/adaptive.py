@@ -16,13 +16,13 @@ round from the project's own evidence, never from a round count:
    the largest clusters with the fewest labels, when the labeled rows that share a
    cluster share a label more often than chance (a chance-corrected pairwise agreement,
    shrunk towards 0 while few pairs share a cluster: ``kappa * pairs / (pairs + 10)``,
-   at least :data:`AGREEMENT_GATE`). When the labels show no agreement with the clusters
-   at all (below :data:`NO_AGREEMENT`: TF-IDF text and hard tables, where covering clusters
-   teaches nothing), those rows go by margin too; while the evidence is only weak (between
-   the two), or too few rows can be compared, they are drawn at random. On the benchmark,
-   agreement was 0 to 0.023 on lending_club, ticdata and often fortunes (where margin beat
-   random rows) and 0.045 to 0.09 on letter, vowel, vehicle and DNA in their early rounds
-   (where random rows beat margin).
+   at least :data:`AGREEMENT_GATE`). When at least :data:`NO_AGREEMENT_PAIRS` pairs show no
+   agreement at all (unshrunk, below :data:`NO_AGREEMENT`: TF-IDF text and hard tables,
+   where covering clusters teaches nothing), those rows go by margin too; on weaker
+   evidence either way they are drawn at random. On the benchmark, agreement was 0 on
+   lending_club and ticdata (where margin beat random rows) and 0.045 to 0.09 shrunk
+   (0.08 to 0.2 unshrunk) on letter, vowel, vehicle and DNA in their early rounds, over
+   6 to 26 pairs (where random rows beat margin).
 3. The rest of the batch goes by margin (with the spec's diversity, density and cost),
    and the project's random share is drawn at random as for every strategy.
 
@@ -47,9 +47,11 @@ from al_cli.strategies.select import Batch, select_batch
 SETTLED_FLIPS = 0.10
 #: cluster-label agreement (shrunk) from which exploring rows are typical, not random
 AGREEMENT_GATE = 0.10
-#: agreement (shrunk) below which the clusters are taken as unrelated to the labels: the
-#: exploring rows then go by margin (between it and AGREEMENT_GATE they are drawn at random)
+#: chance-corrected agreement (not shrunk) below which, over at least NO_AGREEMENT_PAIRS
+#: pairs, the clusters are taken as unrelated to the labels: the exploring rows then go by
+#: margin (weaker evidence either way: they are drawn at random)
 NO_AGREEMENT = 0.025
+NO_AGREEMENT_PAIRS = 20
 #: pairs of labeled rows in one cluster that count as much as the prior of no agreement
 AGREEMENT_PRIOR_PAIRS = 10
 #: pool rows compared between the two latest models
@@ -111,7 +113,7 @@ class AutoPlan:
             elif self.n_explore_random:
                 verdict = f"< {AGREEMENT_GATE:g}: random rows"
             else:
-                verdict = f"< {NO_AGREEMENT:g}: margin rows, clusters do not follow labels"
+                verdict = f"none over {self.pairs} pairs: margin rows, clusters do not follow labels"
             text += f"; labels agree within clusters {self.agreement:.2f} ({verdict})"
         return text
 
@@ -164,6 +166,15 @@ def cluster_agreement(clusters, labels, prior: int = AGREEMENT_PRIOR_PAIRS) -> t
     kappa = (same_both / same_c - p_all) / (1 - p_all)
     m = int(same_c)
     return float(np.clip(kappa, 0.0, 1.0) * m / (m + prior)), m
+
+
+def no_agreement(agreement: float | None, pairs: int, prior: int = AGREEMENT_PRIOR_PAIRS) -> bool:
+    """Whether the evidence says clusters are unrelated to the labels: the agreement before
+    its shrinking (which pulls thin evidence towards 0, the wrong way for this question)
+    under NO_AGREEMENT, over at least NO_AGREEMENT_PAIRS same-cluster pairs."""
+    if agreement is None or pairs < NO_AGREEMENT_PAIRS:
+        return False
+    return agreement * (pairs + prior) / pairs < NO_AGREEMENT
 
 
 def embed(X, rng: np.random.Generator) -> np.ndarray:
@@ -275,7 +286,7 @@ def auto_batch(margin_scores, n: int, *, rng: np.random.Generator, available, X,
             plan.n_typical = len(typ)
             avail[typ] = False
             parts.append((typ, "typical"))
-        elif plan.agreement is not None and plan.agreement < NO_AGREEMENT:  # clusters unrelated to labels
+        elif no_agreement(plan.agreement, plan.pairs):  # clusters unrelated to the labels
             more = select_batch(margin_scores, n_explore, rng=rng, available=avail, X=X, random_fraction=0.0,
                                 **select_kw)
             plan.n_uncertain += len(more)
