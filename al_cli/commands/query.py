@@ -69,7 +69,8 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
     def choose(scores_all):
         return select_batch(
             scores_all, n, rng=snap.stream("query.select", version, len(snap.labels)), available=available,
-            X=snap.features.X if spec.diversity != "none" else None, diversity=spec.diversity, candidate_factor=cfg.strategy.candidate_factor, density=dens,
+            X=snap.features.X if spec.diversity != "none" else None,  # the matrix only where needed
+            diversity=spec.diversity, candidate_factor=cfg.strategy.candidate_factor, density=dens,
             density_weight=spec.density or 1.0, random_fraction=spec.random_fraction, cost=cost_arr,
             cost_lambda=cfg.strategy.cost_lambda, reference=reference, name=STRATEGIES.get(spec.base).title,
             cost_unit="s" if spec.cost_learned and not spec.cost_column else "", groups=groups,

@@ -220,16 +220,20 @@ class Snapshot:
         found = ~mapped.isna().to_numpy()
         return mapped[found].astype(int).to_numpy(), found
 
+    @cached_property
+    def _arrow_ids(self):
+        import pyarrow as pa
+
+        return pa.array(self.pool_ids, type=pa.string())
+
     def _few_positions(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`positions_of` for a few ids against a large pool: one vectorised pass of
         the pool against the ids (no index of the whole pool, whose hashing costs more)."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        if "_arrow_ids" not in self.__dict__:
-            self.__dict__["_arrow_ids"] = pa.array(self.pool_ids, type=pa.string())
         wanted = pa.array([i for i in ids if isinstance(i, str)], type=pa.string())
-        hit = np.flatnonzero(pc.is_in(self.__dict__["_arrow_ids"], value_set=wanted).to_numpy(zero_copy_only=False))
+        hit = np.flatnonzero(pc.is_in(self._arrow_ids, value_set=wanted).to_numpy(zero_copy_only=False))
         where = dict(zip(self.pool_ids[hit].tolist(), hit.tolist()))
         got = [where.get(i) if isinstance(i, str) else None for i in ids.tolist()]
         found = np.fromiter((g is not None for g in got), dtype=bool, count=len(got))

@@ -152,13 +152,6 @@ def _grown(proj, man: dict[str, Any], stamp: str, trusted: list[str]) -> PoolFea
     return pf
 
 
-def load_ids(proj) -> np.ndarray | None:
-    """The pool ids from the cache when it is current (ids.json checked against the
-    manifest), without loading the matrix or the transform; None when it is not."""
-    got = load_index(proj)
-    return None if got is None else got[0]
-
-
 def load_index(proj) -> tuple[np.ndarray, str] | None:
     """(pool ids, feature key) from the cache when it is current, without loading the
     matrix or the transform (nor the libraries the transform needs); None when it is not."""
