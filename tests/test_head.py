@@ -140,6 +140,26 @@ def test_score_and_query_of_a_linear_model_need_no_sklearn_scipy_or_skops(cli, p
     assert q["drivers"].str.len().gt(0).all()  # explanations from the head's weights and names
 
 
+def test_the_default_auto_query_needs_no_sklearn_scipy_or_skops_either(cli, project):
+    """auto's evidence (the flip rate between two models' heads) and its clustering (numpy
+    k-means) on dense features: no scikit-learn import, and the same batch as with it."""
+    _ready(cli, project)
+    assert cli("query", "-p", project, "--size", "10").code == 0
+    assert cli("label", "-p", project, "--import", project.parent / "answers.csv", "--queued-only").code == 0
+    assert cli("retrain", "-p", project).code == 0
+    assert _al_without_sklearn("score", "-p", project).returncode == 0
+    queue = project / "queue.csv"
+    before = queue.read_bytes()
+    r = _al_without_sklearn("query", "-p", project, "--json")
+    assert r.returncode == 0, r.stderr
+    auto = json.loads(r.stdout)["auto"]
+    assert auto["flip_rate"] is not None and auto["cluster_agreement"] is not None
+    fast = queue.read_bytes()
+    queue.write_bytes(before)
+    assert cli("query", "-p", project).code == 0  # sklearn importable: the same rows
+    assert queue.read_bytes() == fast
+
+
 @pytest.mark.parametrize("damage", ["missing", "garbled"])
 def test_without_a_usable_head_the_twin_gives_the_same_scores(cli, project, damage):
     _ready(cli, project)
