@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.naive_bayes import GaussianNB
 
 from al_cli.errors import StrategyError
+from al_cli.strategies import uncertainty as U
 from al_cli.strategies import (
     EGL_SUPPORTED_MODELS,
     base_scores,
@@ -236,3 +239,38 @@ def test_committee_probas_and_votes_align_columns():
         committee_probas([_Fixed(["z"], [1.0])], X, classes)
     with pytest.raises(StrategyError, match="'z'"):
         committee_votes([_Fixed(["z"], [1.0])], X, classes)
+
+
+def test_a_checked_read_only_matrix_is_not_checked_again_and_a_writable_one_always_is():
+    from al_cli.errors import StrategyError
+    from al_cli.strategies import base
+
+    P = np.array([[0.2, 0.8], [0.5, 0.5]])
+    P.setflags(write=False)
+    assert base.check_proba(P) is P and base._passed(P)
+    W = np.array([[0.2, 0.8], [0.5, 0.5]])
+    base.check_proba(W)
+    assert not base._passed(W)  # may change: checked every time
+    W[0, 0] = 3.0
+    with pytest.raises(StrategyError, match="row 0"):
+        base.check_proba(W)
+    bad = np.array([[0.2, 0.2]])
+    bad.setflags(write=False)
+    for _ in range(2):  # a matrix that failed is never remembered
+        with pytest.raises(StrategyError, match="sum to 1"):
+            base.check_proba(bad)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 30), st.integers(2, 5), st.integers(0, 2**16))
+def test_margin_and_entropy_equal_their_textbook_forms(n, k, seed):
+    rng = np.random.default_rng(seed)
+    P = rng.dirichlet(np.full(k, 0.3), size=n)
+    P[rng.random((n, k)) < 0.2] = 0.0  # zeros: 0 ln 0 = 0
+    P[P.sum(axis=1) == 0, 0] = 1.0
+    P /= P.sum(axis=1, keepdims=True)
+    s = np.sort(P, axis=1)
+    assert np.array_equal(U.margin(P), np.clip(1.0 - (s[:, -1] - s[:, -2]), 0.0, 1.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        want = -np.where(P > 0, P * np.log(np.where(P > 0, P, 1.0)), 0.0).sum(axis=1)
+    assert np.array_equal(U.entropy(P), np.maximum(want, 0.0))

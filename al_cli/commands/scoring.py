@@ -103,6 +103,7 @@ class PoolScorer:
                 self._proba = predict_proba_chunked(self.applied, X, rows)
             else:
                 self._proba = predict_proba_chunked(self.applied, X[rows])
+            self._proba.setflags(write=False)  # checked once by the first score, not by each
         return self._proba
 
     def committee(self) -> list:

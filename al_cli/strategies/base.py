@@ -17,13 +17,36 @@ PROBA_RANGE_TOL = 1e-6
 PROBA_SUM_TOL = 1e-4
 
 
+#: the last read-only float arrays check_proba passed (weak references): the same array
+#: again, unchanged since it cannot be written, is not checked again (al score computes
+#: three scores from one matrix of a million rows)
+_PASSED: list = []
+
+
+def _passed(arr: np.ndarray) -> bool:
+    return any(ref() is arr for ref in _PASSED)
+
+
 def check_proba(proba) -> np.ndarray:
     """Validate a class-probability matrix and return it as a 2-D float array.
 
     ``proba`` must be ``n x k`` with ``k >= 1`` (``k == 1`` means a single known
     class), finite, with values in [0, 1] (within 1e-6) and rows summing to 1
     (within 1e-4). A :class:`StrategyError` names the first bad row otherwise.
+    A read-only float64 array that passed is remembered and passes again at once.
     """
+    if isinstance(proba, np.ndarray) and _passed(proba):
+        return proba
+    arr = _checked(proba)
+    if arr is proba and arr.dtype == np.float64 and arr.ndim == 2 and not arr.flags.writeable \
+            and arr.flags.owndata:
+        import weakref
+
+        _PASSED[:] = [r for r in _PASSED[-3:] if r() is not None] + [weakref.ref(arr)]
+    return arr
+
+
+def _checked(proba) -> np.ndarray:
     try:
         arr = np.asarray(proba, dtype=float)
     except (TypeError, ValueError) as exc:

@@ -28,15 +28,17 @@ def margin(proba) -> np.ndarray:
     n, k = p.shape
     if k == 1 or n == 0:
         return np.zeros(n)
-    top2 = np.partition(p, k - 2, axis=1)[:, -2:]
-    gap = top2[:, 1] - top2[:, 0]
+    if k == 2:
+        gap = np.abs(p[:, 0] - p[:, 1])
+    else:
+        top2 = np.partition(p, k - 2, axis=1)[:, -2:]
+        gap = top2[:, 1] - top2[:, 0]
     return np.clip(1.0 - gap, 0.0, 1.0)
 
 
 def entropy(proba) -> np.ndarray:
     """Shannon entropy ``-sum_c p_c ln p_c`` in nats, with ``0 ln 0 = 0``."""
-    p = check_proba(proba)
-    p = np.clip(p, 0.0, 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
+    p = np.clip(check_proba(proba), 0.0, 1.0)
+    terms = np.log(p, out=np.zeros_like(p), where=p > 0)  # 0 ln 0 = 0
+    terms *= p
     return np.maximum(-terms.sum(axis=1), 0.0)
