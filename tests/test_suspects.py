@@ -32,7 +32,18 @@ def test_confident_joint_by_hand():
     C, best, t = confident_joint(P, y)
     assert t == pytest.approx([0.85, (0.7 + 0.4 + 0.8) / 3])
     assert best.tolist() == [0, -1, 1, -1, 1] and C.tolist() == [[1, 0], [0, 2]]
-    assert round_rows(np.array([[1.4, 1.4, 0.2], [0.5, 0.5, 0.0]])).tolist() == [[2, 1, 0], [1, 0, 0]]
+    # row totals kept, rounding half to even first (cleanlab's rule)
+    got = round_rows(np.array([[1.4, 1.4, 0.2], [0.5, 0.5, 0.0]]))
+    assert got.sum(axis=1).tolist() == [3, 1] and got[0, 2] == 0 and got[1].tolist() in ([1, 0, 0], [0, 1, 0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 6), st.integers(0, 2**31), st.booleans())
+def test_rounding_is_cleanlabs(k, seed, halves):
+    util = pytest.importorskip("cleanlab.internal.util")
+    rng = np.random.default_rng(seed)
+    m = rng.integers(0, 40, size=(k, k)) / (2.0 if halves else rng.uniform(1, 7))  # .5 ties when halved
+    assert round_rows(m).tolist() == util.round_preserving_row_totals(m).tolist()
 
 
 @settings(max_examples=25, deadline=None)

@@ -47,24 +47,34 @@ def confident_joint(P: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def round_rows(m: np.ndarray) -> np.ndarray:
-    """Round to integers keeping each row's (rounded) total: floor, then the largest
-    remainders get the missing units."""
-    out = np.floor(m).astype(int)
+    """Round to integers keeping each row's (rounded) total, as cleanlab's
+    ``round_preserving_sum``: round half to even, then the rows short of (over) their total
+    get +1 (-1) where the rounding took most (gave most); ties in numpy's default sort order."""
+    out = np.empty(m.shape, dtype=int)
     for r in range(m.shape[0]):
-        missing = int(round(m[r].sum())) - out[r].sum()
-        if missing > 0:
-            frac = m[r] - out[r]
-            out[r, np.argsort(-frac, kind="stable")[:missing]] += 1
+        floats = m[r]
+        ints = floats.round()
+        total = floats.sum().round()
+        while abs(ints.sum().round() - total) > 1e-6:
+            diff = float(np.round(total - ints.sum().round()))
+            step = -1 if diff < 0 else 1
+            changes = min(int(abs(diff)), len(floats))
+            # numpy's default sort, as cleanlab's: which of equal remainders goes first is its own
+            for i in np.argsort(floats - ints)[::-step][:changes]:
+                ints[i] += step
+        out[r] = ints.astype(int)
     return out
 
 
 def noise_counts(C: np.ndarray, y: np.ndarray) -> np.ndarray:
     """How many rows of each given label (row) truly belong to each class (column): the
-    confident joint calibrated so each row sums to its given label's count."""
+    confident joint calibrated so each row sums to its given label's count (and the whole
+    to the number of rows), in cleanlab's order of operations, whose rounding decides ties."""
     k = C.shape[0]
     counts = np.bincount(y, minlength=k).astype(float)
-    rows = C.sum(axis=1).astype(float)
-    cal = C * (counts / np.where(rows == 0, 1, rows))[:, None]
+    rows = np.clip(C.sum(axis=1).astype(float), 1e-16, None)
+    cal = (C.T / rows * counts).T
+    cal = cal / np.clip(cal.sum(), 1e-16, None) * counts.sum()
     return round_rows(cal)
 
 
