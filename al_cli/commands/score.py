@@ -196,7 +196,10 @@ def _write_binary(proj: Project, out: pd.DataFrame, rows: np.ndarray, columns: l
         with atomic_target(path) as tmp:
             with open(tmp, "wb") as fh:
                 np.savez(fh, **arrays)
-            return {"file": SCORES_BINARY, "sha256": sha256_file(tmp), "n": int(len(arrays["rows"]))}
+            sha = sha256_file(tmp)
+        st = path.stat()  # 'al query' skips the SHA-256 while the file is this very one
+        return {"file": SCORES_BINARY, "sha256": sha, "n": int(len(arrays["rows"])),
+                "written": [st.st_size, st.st_mtime_ns, st.st_ino]}
     except OSError:
         return None
 

@@ -162,8 +162,11 @@ def read_binary(proj, man: dict | None) -> dict[str, np.ndarray] | None:
     if not isinstance(meta, dict) or not path.exists():
         return None
     try:
+        st = path.stat()
         data = path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+        # the very file al score wrote (size, time, inode) needs no hash; a copied or touched one does
+        if meta.get("written") != [st.st_size, st.st_mtime_ns, st.st_ino] \
+                and hashlib.sha256(data).hexdigest() != meta.get("sha256"):
             return None
         import io
 
