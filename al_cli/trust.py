@@ -20,11 +20,14 @@ AL_TYPES = (
 
 
 def trusted_types(cfg) -> list[str]:
-    """al's own types and those of the model and extractors ``cfg`` names."""
+    """al's own types, those of every built-in model and extractor (a model saved before
+    al.yaml named another one must still load), and those of the plugins ``cfg`` names."""
     from al_cli.features.registry import EXTRACTORS
     from al_cli.models.registry import MODELS
 
     out = list(AL_TYPES)
+    for spec in [*MODELS.builtins().values(), *EXTRACTORS.builtins().values()]:
+        out += spec.trusted_types
     if cfg.model.name in MODELS:
         out += MODELS.get(cfg.model.name).trusted_types
     for name in [*(getattr(cfg.features, k) for k in ("text", "numeric", "categorical", "image", "embedding")),

@@ -121,7 +121,10 @@ def retrain(proj: Project, *, force: bool = False) -> RetrainResult:
             "least two: label more rows ('al query --strategy random' helps find other classes)"
         )
     latest = snap.latest_version
-    if not force and latest is not None and is_current(snap, proj.load_manifest(latest), eff):
+    if not force and latest is not None and is_current(snap, man := proj.load_manifest(latest), eff):
+        if man.get("labels_key") != snap.labels_key:  # labels that do not train (validation ids) changed
+            with proj.lock():
+                proj.models.write_manifest(latest, {**man, "labels_key": snap.labels_key})
         counts = {c: int((y == c).sum()) for c in classes}
         return RetrainResult(latest, len(y), counts, cfg.model.name, 0.0, str(proj.model_paths(latest)[0]),
                              n_audit, refitted=False)
@@ -137,6 +140,7 @@ def retrain(proj: Project, *, force: bool = False) -> RetrainResult:
         "classes": [str(c) for c in est.classes_],
         "class_counts": counts,
         "n_labeled": int(len(y)),
+        "labels_key": snap.labels_key,
         "labels_used": [{"id": i, "label": lab} for i, lab in zip(eff["id"], eff["label"])],
         "audit_labels_held_out": n_audit,
         "feature_key": pf.key,

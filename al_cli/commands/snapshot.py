@@ -276,6 +276,18 @@ class Snapshot:
                 pos, y = np.concatenate([pos, tpos]), np.concatenate([y, tlab])
         return pos, y, eff, n_audit
 
+    @cached_property
+    def labels_key(self) -> str:
+        """A digest of the training labels as given (audit ids out, before the validation
+        and pool filters and twin sharing): retrain records it in the manifest, and status
+        compares it to tell whether the latest model is current."""
+        import hashlib
+
+        eff = self.known_labels
+        eff = eff.loc[~eff["id"].isin(self.audit_set), ["id", "label"]].astype(str).sort_values("id")
+        rows = pd.util.hash_pandas_object(eff, index=False).to_numpy()
+        return hashlib.sha256(rows.tobytes()).hexdigest()[:32]
+
     # -- models --------------------------------------------------------------------
     @cached_property
     def latest_version(self) -> int | None:

@@ -123,7 +123,8 @@ def _compute(proj: Project) -> StatusResult:
         nxt = f"al retrain{p}"
     else:
         man = proj.load_manifest(version)
-        if man.get("n_labeled") != len(train):
+        key = man.get("labels_key")
+        if (snap.labels_key != key) if key else (man.get("n_labeled") != len(train)):
             nxt = f"al retrain{p}"
         elif last is None or last["model_version"] != version:
             nxt = f"al evaluate{p}"

@@ -1,0 +1,69 @@
+"""Odd but legitimate project histories found by a robustness sweep, each through the CLI:
+a model saved under another model setting, labels that do not train, data al's features
+cannot use, incremental scoring of a grown pool, pool columns that share al's names."""
+
+from __future__ import annotations
+
+import pandas as pd
+import yaml
+
+
+def _set(project, **changes):
+    p = project / "al.yaml"
+    cfg = yaml.safe_load(p.read_text())
+    for dotted, value in changes.items():
+        node = cfg
+        *path, last = dotted.split(".")
+        for k in path:
+            node = node.setdefault(k, {})
+        node[last] = value
+    p.write_text(yaml.safe_dump(cfg, sort_keys=False))
+
+
+def _import(cli, project, tmp_path, ids, name="lab.csv"):
+    ans = pd.read_csv(tmp_path / "answers.csv").set_index("id").loc[ids].reset_index()
+    f = tmp_path / name
+    ans.to_csv(f, index=False)
+    r = cli("label", "-p", project, "--import", f)
+    assert r.code == 0, r.stderr
+
+
+def test_a_tree_model_saved_earlier_still_loads_after_the_model_setting_changes(cli, project, tmp_path):
+    _set(project, **{"model.name": "random_forest"})
+    _import(cli, project, tmp_path, [f"r{i:03d}" for i in range(0, 150, 5)])
+    assert cli("retrain", "-p", project).code == 0
+    _set(project, **{"model.name": "logistic_regression"})
+    _import(cli, project, tmp_path, [f"r{i:03d}" for i in range(1, 150, 5)], "more.csv")
+    assert cli("retrain", "-p", project).code == 0
+    r = cli("evaluate", "-p", project, "--json")  # reads model 1 (a forest) for stability
+    assert r.code == 0, r.stderr
+    r = cli("predict", "-p", project, "--model", "1", "-o", tmp_path / "p1.csv")
+    assert r.code == 0, r.stderr
+    assert len(pd.read_csv(tmp_path / "p1.csv")) > 0
+
+
+def test_status_moves_on_after_retrain_when_some_labels_cannot_train(cli, project, tmp_path):
+    ids = [f"r{i:03d}" for i in range(0, 150, 5)]
+    _import(cli, project, tmp_path, ids)
+    assert cli("retrain", "-p", project).code == 0
+    assert cli("evaluate", "-p", project).code == 0
+    # one labeled row leaves the pool: after a retrain (without it) status moves on
+    pool = pd.read_csv(tmp_path / "pool.csv")
+    pool[pool["id"] != ids[0]].to_csv(tmp_path / "pool.csv", index=False)
+    r = cli("retrain", "-p", project, "--json")
+    assert r.code == 0 and r.json()["n_labeled"] == len(ids) - 1
+    assert cli("evaluate", "-p", project).code == 0
+    assert cli("status", "-p", project, "--json").json()["next_command"].startswith("al query")
+    _import(cli, project, tmp_path, ids[1:3], "again.csv")  # the same answers again: nothing new
+    assert cli("retrain", "-p", project, "--json").json()["refitted"] is False
+    assert cli("status", "-p", project, "--json").json()["next_command"].startswith("al query")
+    # a labeled id that is also in the validation file trains nothing; after a retrain
+    # status must not ask for another one forever
+    val = pd.read_csv(tmp_path / "validation.csv")
+    extra = pool[pool["id"] == ids[1]].assign(label=pd.read_csv(tmp_path / "answers.csv")
+                                              .set_index("id").loc[ids[1], "label"])
+    pd.concat([val, extra[val.columns]]).to_csv(tmp_path / "validation.csv", index=False)
+    r = cli("retrain", "-p", project, "--json")
+    assert r.code == 0 and r.json()["n_labeled"] == len(ids) - 2
+    assert cli("evaluate", "-p", project).code == 0
+    assert cli("status", "-p", project, "--json").json()["next_command"].startswith("al query")
