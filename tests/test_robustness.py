@@ -67,3 +67,41 @@ def test_status_moves_on_after_retrain_when_some_labels_cannot_train(cli, projec
     assert r.code == 0 and r.json()["n_labeled"] == len(ids) - 2
     assert cli("evaluate", "-p", project).code == 0
     assert cli("status", "-p", project, "--json").json()["next_command"].startswith("al query")
+
+
+def test_an_infinite_number_is_one_line_naming_row_and_column(cli, tmp_path):
+    rows = [{"id": i, "x": str(i % 7), "y": i % 3} for i in range(40)]
+    rows[7]["x"] = "1e400"  # overflows to inf when read
+    pd.DataFrame(rows).to_csv(tmp_path / "pool.csv", index=False)
+    assert cli("init", tmp_path / "p", "--data", tmp_path / "pool.csv", "--id-column", "id",
+               "--labels", "a,b").code == 0
+    r = cli("seed", "-p", tmp_path / "p", "--size", "5")
+    assert r.code == 1
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"error: {tmp_path / 'pool.csv'}: row 9: column 'x' holds an infinite value (inf); "
+        "give a finite number or leave the cell empty")
+    assert not (tmp_path / "p" / "queue.csv").exists()
+
+
+def test_text_with_the_same_words_in_every_row_still_trains(cli, tmp_path):
+    n = 240
+    pd.DataFrame({"id": range(n), "text": ["SKU123 widget"] * n,
+                  "x": [i % 2 + 0.1 * (i % 5) for i in range(n)]}).to_csv(tmp_path / "pool.csv", index=False)
+    p = tmp_path / "p"
+    assert cli("init", p, "--data", tmp_path / "pool.csv", "--id-column", "id", "--text-column", "text",
+               "--feature-columns", "x", "--labels", "a,b").code == 0
+    assert cli("seed", "-p", p, "--size", "10").code == 0
+    q = pd.read_csv(p / "queue.csv")
+    lab = pd.DataFrame({"id": q["id"], "label": ["a", "b"] * 5})
+    lab.to_csv(tmp_path / "lab.csv", index=False)
+    assert cli("label", "-p", p, "--import", tmp_path / "lab.csv").code == 0
+    r = cli("retrain", "-p", p)
+    assert r.code == 0, r.stderr
+
+
+def test_init_and_seed_agree_on_what_a_word_is(cli, tmp_path):
+    pd.DataFrame({"id": range(30), "text": list("abc") * 10}).to_csv(tmp_path / "pool.csv", index=False)
+    r = cli("init", tmp_path / "p", "--data", tmp_path / "pool.csv", "--id-column", "id",
+            "--text-column", "text", "--labels", "a,b")
+    assert r.code == 1 and "hold no words in any row" in r.stderr
+    assert not (tmp_path / "p" / "al.yaml").exists()

@@ -113,9 +113,10 @@ def init(
         if df[c].isna().all():
             raise DataError(f"{data}: feature column '{c}' is empty in every row")
     if text_columns:
-        words = df[text_columns].fillna("").astype(str).apply(lambda c: c.str.contains(r"\w", regex=True))
+        words = df[text_columns].fillna("").astype(str).apply(lambda c: c.str.contains(r"\w\w", regex=True))
         if not words.to_numpy().any():
-            raise DataError(f"{data}: text column(s) {', '.join(text_columns)} hold no words in any row")
+            raise DataError(f"{data}: text column(s) {', '.join(text_columns)} hold no words in any row "
+                            "(a word is two or more letters or digits)")
 
     n_val = 0
     if validation is not None:

@@ -27,6 +27,21 @@ class CompactTfidf(TfidfVectorizer):
     ``stop_words_`` (kept by scikit-learn for introspection only). Saved with skops it
     loads in milliseconds instead of seconds; pickles shrink too."""
 
+    def fit_transform(self, raw_documents, y=None):
+        """As TfidfVectorizer's; when ``min_df``/``max_df`` would prune every term (the same
+        few words in nearly every row), every term is kept instead of failing."""
+        try:
+            return super().fit_transform(raw_documents, y)
+        except ValueError as exc:
+            if "no terms remain" not in str(exc):
+                raise
+            self.set_params(min_df=1, max_df=1.0)
+            return super().fit_transform(raw_documents, y)
+
+    def fit(self, raw_documents, y=None):
+        self.fit_transform(raw_documents, y)
+        return self
+
     def __getstate__(self):
         state = dict(super().__getstate__())
         state.pop("stop_words_", None)

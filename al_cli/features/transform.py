@@ -127,6 +127,12 @@ def _prepare(df: pd.DataFrame, kinds: dict[str, list[str]], source: str, *, ids=
                 raise DataError(f"{source}: row {i + 2}: column '{c}' must be numeric "
                                 f"(got {raw.iloc[i]!r})")
             out[c] = conv.astype(float)
+        if pd.api.types.is_float_dtype(out[c]):
+            inf = np.isinf(out[c].to_numpy(dtype=float))
+            if inf.any():
+                i = int(np.flatnonzero(inf)[0])
+                raise DataError(f"{source}: row {i + 2}: column '{c}' holds an infinite value "
+                                f"({df[c].iloc[i]}); give a finite number or leave the cell empty")
     for c in categorical:  # mixed types break the one-hot encoder; categories are strings
         out[c] = out[c].map(lambda v: v if pd.isna(v) else str(v)).astype(object)
     if kinds["image"]:
