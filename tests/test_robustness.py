@@ -105,3 +105,30 @@ def test_init_and_seed_agree_on_what_a_word_is(cli, tmp_path):
             "--text-column", "text", "--labels", "a,b")
     assert r.code == 1 and "hold no words in any row" in r.stderr
     assert not (tmp_path / "p" / "al.yaml").exists()
+
+
+def test_rows_appended_and_scored_on_their_own_are_counted_and_checked(cli, project, tmp_path):
+    import json
+
+    _import(cli, project, tmp_path, [f"r{i:03d}" for i in range(0, 150, 5)])
+    assert cli("retrain", "-p", project).code == 0
+    assert cli("score", "-p", project).code == 0
+    pool = pd.read_csv(tmp_path / "pool.csv")
+    new = pool.iloc[:50].assign(id=[f"n{i:03d}" for i in range(50)])
+    with open(tmp_path / "pool.csv", "a") as fh:
+        fh.write(new.to_csv(index=False, header=False))
+    r = cli("score", "-p", project, "--json")
+    assert r.code == 0, r.stderr
+    assert "featurised on their own" in r.stderr  # the incremental path, not a full read
+    state = json.loads((project / "pool.json").read_text())
+    assert state["n_rows"] == 200 and state["digest_rows"] == 150
+    assert cli("status", "-p", project, "--json").json()["n_pool"] == 200
+    # a known row changed afterwards: the full read says so, and digests every row again
+    text = (tmp_path / "pool.csv").read_text().replace("r003,", "r003,9", 1)
+    (tmp_path / "pool.csv").write_text(text)
+    r = cli("score", "-p", project)
+    assert r.code == 0 and "rows known before were changed" in r.stderr
+    state = json.loads((project / "pool.json").read_text())
+    assert state["n_rows"] == 200 and "digest_rows" not in state
+    r = cli("score", "-p", project)
+    assert r.code == 0 and "rows known before" not in r.stderr

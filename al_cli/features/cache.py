@@ -25,7 +25,7 @@ from al_cli.report import warn
 from al_cli.sparse import issparse
 from al_cli.store import atomic_write_json, now_iso, safeio, sha256_file
 from al_cli.store.atomic import atomic_target
-from al_cli.store.pool import read_pool
+from al_cli.store.pool import note_appended, read_pool
 
 BIG_FILE = 20 << 20  # a pool file this large takes seconds to read: progress is shown on a terminal
 CACHE_FORMAT = 2  # 1: features.joblib (a pickle, al 0.1.0), never loaded any more
@@ -140,6 +140,10 @@ def _grown(proj, man: dict[str, Any], stamp: str, trusted: list[str]) -> PoolFea
     if got is None:
         return None
     ids, X, identity, _ = got
+    try:
+        note_appended(proj, pf_old.n_rows, len(ids))
+    except OSError as exc:
+        warn(f"{proj.state_path}: cannot record the appended rows ({exc.strerror or exc})")
     manifest_file = proj.cache_dir / "features.json"
     pf = PoolFeatures(ids, X, pf_old.transformer, pf_old.key, len(ids), cached=True)
     try:

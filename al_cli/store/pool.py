@@ -26,14 +26,15 @@ def check_known_rows(proj, df, path: Path) -> None:
         proj.write_pool_state(len(df), data_mod.row_digest(df))
         return
     known = int(state["n_rows"])
-    digest_known = data_mod.row_digest(df, known)
-    if digest_known != state.get("digest") and len(df) >= known:
+    hashed = min(int(state.get("digest_rows", known)), known)
+    digest_known = data_mod.row_digest(df, hashed)
+    if digest_known != state.get("digest") and len(df) >= hashed:
         # pool.json written by an al that hashed numbers as float64: the same rows, said once
         # (a pool held as float32 cannot give that digest: the file is read again for it)
-        older = (data_mod.row_digest(df, known, legacy=True) if _full_precision(df)
-                 else data_mod.legacy_digest_of_file(path, known, proj.config.data.id_column))
+        older = (data_mod.row_digest(df, hashed, legacy=True) if _full_precision(df)
+                 else data_mod.legacy_digest_of_file(path, hashed, proj.config.data.id_column))
         if older == state.get("digest"):
-            proj.write_pool_state(known, digest_known)
+            proj.write_pool_state(known, digest_known, hashed)
             state = {**state, "digest": digest_known}
     if len(df) < known:
         warn(f"{path}: the pool has {len(df)} rows, {known} were known before: rows were removed")
@@ -42,8 +43,19 @@ def check_known_rows(proj, df, path: Path) -> None:
              "for them may no longer fit the data")
     elif len(df) > known:
         info(f"{path}: {len(df) - known} new row(s) appended to the pool")
-    if len(df) != known or digest_known != state.get("digest"):
+    if len(df) != known or hashed != known or digest_known != state.get("digest"):
         proj.write_pool_state(len(df), data_mod.row_digest(df))
+
+
+def note_appended(proj, n_before: int, n_rows: int) -> None:
+    """Rows ``n_before``.. were appended to the pool file and featurised on their own (the
+    bytes before them verified unchanged): pool.json counts them; its digest still covers
+    the rows it covered, and the next full read of the pool digests them all."""
+    state = proj.read_pool_state()
+    if state is None or int(state["n_rows"]) > n_before or n_rows <= int(state["n_rows"]):
+        return
+    proj.write_pool_state(n_rows, state["digest"], min(int(state.get("digest_rows", state["n_rows"])),
+                                                       int(state["n_rows"])))
 
 
 def _full_precision(df) -> bool:

@@ -234,9 +234,13 @@ class Project:
         state = self.read_json(self.state_path, default=None)
         return state if isinstance(state, dict) and "n_rows" in state else None
 
-    def write_pool_state(self, n_rows: int, digest: str) -> None:
-        atomic_write_json(self.state_path, {"format": POOL_STATE_FORMAT, "n_rows": int(n_rows),
-                                            "digest": digest})
+    def write_pool_state(self, n_rows: int, digest: str, digest_rows: int | None = None) -> None:
+        """``digest`` covers the first ``digest_rows`` rows (all ``n_rows`` by default: rows
+        appended and featurised on their own were verified by the bytes, not digested)."""
+        state = {"format": POOL_STATE_FORMAT, "n_rows": int(n_rows), "digest": digest}
+        if digest_rows is not None and int(digest_rows) != int(n_rows):
+            state["digest_rows"] = int(digest_rows)
+        atomic_write_json(self.state_path, state)
 
     # models ----------------------------------------------------------------
     def latest_model_version(self) -> int | None:
