@@ -132,3 +132,29 @@ def test_rows_appended_and_scored_on_their_own_are_counted_and_checked(cli, proj
     assert state["n_rows"] == 200 and "digest_rows" not in state
     r = cli("score", "-p", project)
     assert r.code == 0 and "rows known before" not in r.stderr
+
+
+def test_pool_columns_named_like_al_columns_keep_their_values(cli, tmp_path):
+    n = 60
+    pd.DataFrame({"id": [f"r{i}" for i in range(n)], "x": [i % 3 + 0.1 * i for i in range(n)],
+                  "note": [f"memo {i}" for i in range(n)], "pool_note": [f"older {i}" for i in range(n)]}
+                 ).to_csv(tmp_path / "pool.csv", index=False)
+    p = tmp_path / "p"
+    assert cli("init", p, "--data", tmp_path / "pool.csv", "--id-column", "id", "--feature-columns", "x",
+               "--labels", "a,b").code == 0
+    _set(p, **{"labeling.display_columns": ["x", "note", "pool_note"]})
+    assert cli("seed", "-p", p, "--size", "6").code == 0
+    assert cli("label", "-p", p, "--export", tmp_path / "batch.csv").code == 0
+    batch = pd.read_csv(tmp_path / "batch.csv", dtype=str, keep_default_na=False)
+    assert list(batch.columns) == ["id", "x", "pool_pool_note", "pool_note", "label", "annotator", "note"]
+    assert batch["pool_pool_note"].str.startswith("memo").all() and (batch["note"] == "").all()
+    batch["label"] = ["a", "b"] * 3
+    batch.to_csv(tmp_path / "batch.csv", index=False)
+    r = cli("label", "-p", p, "--import", tmp_path / "batch.csv", "--json")
+    assert r.code == 0 and r.json()["imported"] == 6
+    r = cli("export", "-p", p, "--with-data", "-o", tmp_path / "out.csv")
+    assert r.code == 0, r.stderr
+    out = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    assert out["pool_pool_note"].str.startswith("memo").all()  # the pool's note
+    assert out["pool_note"].str.startswith("older").all()      # the pool's pool_note
+    assert (out["note"] == "").all()

@@ -17,7 +17,7 @@ import pandas as pd
 from al_cli import data as data_mod
 from al_cli.annotation.views import TAG_RE
 from al_cli.commands.snapshot import Snapshot
-from al_cli.commands.tables import STDIO, write_table
+from al_cli.commands.tables import STDIO, unclashed, write_table
 from al_cli.store import Project
 from al_cli.store.consensus import current_answers as answers
 from al_cli.store.pool import read_pool
@@ -89,11 +89,10 @@ def export(proj: Project, file: Path | str = STDIO, *, with_data: bool = False) 
         else:
             df, ids = read_pool(proj)
         data = df.copy()
-        data.columns = [f"pool_{c}" if c in COLUMNS else str(c) for c in data.columns]
-        data.index = ids.to_numpy(object)
         if snap.cfg.data.id_column is not None:
-            data = data.drop(columns=[c for c in data.columns
-                                      if c in (snap.cfg.data.id_column, f"pool_{snap.cfg.data.id_column}")])
+            data = data.drop(columns=[c for c in data.columns if str(c) == snap.cfg.data.id_column])
+        data.columns = unclashed(data.columns, COLUMNS)
+        data.index = ids.to_numpy(object)
         joined = data.reindex(out["id"].to_numpy(object)).reset_index(drop=True)
         out = pd.concat([out.reset_index(drop=True), joined], axis=1)
     n_dis = int(out["disagree"].sum()) if len(out) else 0

@@ -19,6 +19,7 @@ from al_cli import data as data_mod
 from al_cli import settings
 from al_cli.annotation.views import display_columns
 from al_cli.commands.snapshot import Snapshot
+from al_cli.commands.tables import unclashed
 from al_cli.errors import ColumnNotFoundError, DataError
 from al_cli.spreadsheet import escape_frame, unescape_series
 from al_cli.store import LABEL_COLUMNS, Project, atomic_write_text, labellog, now_iso
@@ -233,6 +234,7 @@ def label_export(proj: Project, file: Path | str, *, annotator: str | None = Non
     pos = pd.Series(np.arange(len(ids)), index=ids.to_numpy()).reindex(q["id"])
     q = q[~pos.isna().to_numpy()]
     rows = df.iloc[pos.dropna().astype(int).to_numpy()][show].reset_index(drop=True)
+    rows.columns = unclashed(rows.columns, ["id", "label", "annotator", "note"])
     out = pd.concat([q[["id"]].reset_index(drop=True), rows], axis=1)
     out["label"] = ""
     out["annotator"] = annotator or ""

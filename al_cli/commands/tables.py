@@ -34,3 +34,19 @@ def write_table(frame: pd.DataFrame, file: Path | str) -> tuple[str, str | None]
     else:
         atomic_write_text(file, csv_text(escape_frame(frame)))
     return str(file), None
+
+
+def unclashed(columns, reserved) -> list[str]:
+    """Pool column names for a table whose own columns are ``reserved``: a name al's table
+    already uses, or one taken by an earlier rename, gains ``pool_`` (again if need be), so
+    no data column overwrites al's or another's (a pool with both `note` and `pool_note`)."""
+    taken = set(map(str, reserved))
+    originals = [str(c) for c in columns]
+    out = []
+    for c in originals:
+        name = c
+        while name in taken or (name != c and name in originals):
+            name = "pool_" + name
+        taken.add(name)
+        out.append(name)
+    return out
