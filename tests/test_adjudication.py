@@ -216,3 +216,16 @@ def test_adjudication_in_a_terminal(cli, tmp_path, show_names):
     d = cli("status", "-p", p, "--json").json()
     assert d["unresolved"] == [] and d["conflicts"] == 3 and d["to_adjudicate"] == 0
     assert d["labels_per_class"] == {"spam": 2, "ham": 4}
+
+
+def test_export_gives_an_adjudicated_item_its_time_and_round(cli, tmp_path):
+    p = _project(cli, tmp_path)
+    pd.DataFrame({"id": ["m0", "m1"], "label": ["spam", "ham"]}).to_csv(tmp_path / "d.csv", index=False)
+    assert cli("label", "-p", p, "--import", tmp_path / "d.csv", "--adjudicate", "--annotator", "chief").code == 0
+    assert cli("export", "-p", p, "-o", tmp_path / "out.csv").code == 0
+    out = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False).set_index("id")
+    assert out.loc["m0", "annotator"] == "chief" and out.loc["m0", "label"] == "spam"
+    log = _log(p)
+    decided = log[(log["id"] == "m0") & (log["status"] == "adjudicated")].iloc[-1]
+    assert out.loc["m0", "time"] == decided["time"] and out.loc["m0", "time"] != ""
+    assert (out["round"] != "").all() and not out["round"].str.contains(r"\.").any()

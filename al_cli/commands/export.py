@@ -20,6 +20,7 @@ from al_cli.commands.snapshot import Snapshot
 from al_cli.commands.tables import STDIO, unclashed, write_table
 from al_cli.store import Project
 from al_cli.store.consensus import current_answers as answers
+from al_cli.store.consensus import standing_adjudications
 from al_cli.store.pool import read_pool
 
 COLUMNS = ["id", "label", "annotator", "n_answers", "annotators", "disagree", "labels_given",
@@ -48,9 +49,13 @@ def labeled_set(snap: Snapshot) -> pd.DataFrame:
     ans = answers(snap.log.frame)
     ans = ans[ans["id"].isin(set(eff["id"]))]
     # the row of the answer that is current: that id's answer by the current annotator
-    key = ans["id"].astype(str) + "\x00" + ans["annotator"].astype(str)
     cur_key = set(eff["id"].astype(str) + "\x00" + eff["annotator"].astype(str))
-    cur_rows = ans[key.isin(cur_key).to_numpy()].drop_duplicates("id", keep="last").set_index("id")
+    # (or the standing adjudication that decided it: its adjudicator is the current annotator)
+    adj = standing_adjudications(snap.log.frame)
+    cand = pd.concat([ans, adj[adj["id"].isin(set(eff["id"]))]]) if len(adj) else ans
+    ckey = cand["id"].astype(str) + "\x00" + cand["annotator"].astype(str)
+    cand = cand[ckey.isin(cur_key).to_numpy()]
+    cur_rows = cand.sort_index(kind="stable").drop_duplicates("id", keep="last").set_index("id")
     g = ans.groupby("id", sort=False)
     per_id = pd.DataFrame({
         "n_answers": g["annotator"].nunique(),
