@@ -158,3 +158,22 @@ def test_pool_columns_named_like_al_columns_keep_their_values(cli, tmp_path):
     assert out["pool_pool_note"].str.startswith("memo").all()  # the pool's note
     assert out["pool_note"].str.startswith("older").all()      # the pool's pool_note
     assert (out["note"] == "").all()
+
+
+def test_a_word_appended_into_a_numeric_column_is_an_error_naming_the_cell(cli, project, tmp_path):
+    import json
+
+    _import(cli, project, tmp_path, [f"r{i:03d}" for i in range(0, 150, 5)])
+    assert cli("retrain", "-p", project).code == 0
+    assert json.loads((project / "pool.json").read_text())["numeric"] == ["x1", "x2"]
+    before = {f: (project / f).read_bytes() for f in ("pool.json", "labels.csv")}
+    with open(tmp_path / "pool.csv", "a") as fh:
+        fh.write("n001,abc,1.5,red\n")
+    for cmd in ("score", "retrain"):
+        r = cli(cmd, "-p", project)
+        assert r.code == 1
+        assert r.stderr.strip().splitlines()[-1] == (
+            f"error: {tmp_path / 'pool.csv'}: row 152: column 'x1' must be numeric, as it was when al "
+            "read the pool before (got 'abc')")
+    assert {f: (project / f).read_bytes() for f in before} == before
+    assert len(list((project / "models").glob("*.json"))) == 1

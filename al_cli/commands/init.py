@@ -14,6 +14,7 @@ from al_cli.config import Config
 from al_cli.errors import DataError, ProjectError
 from al_cli.report import warn
 from al_cli.store import Project, formats
+from al_cli.store.pool import numeric_columns
 
 
 @dataclass
@@ -179,7 +180,8 @@ def init(
         proj.write_config(cfg)
         (directory / "models").mkdir(exist_ok=True)
         (directory / "cache").mkdir(exist_ok=True)
-        proj.write_pool_state(len(df), data_mod.row_digest(df))
+        proj.write_pool_state(len(df), data_mod.row_digest(df),
+                              numeric=numeric_columns(df, feature_columns))
         if not existed:
             formats.write_marker(directory)
     if existed:  # --force over an older project: its files are migrated, not relabelled

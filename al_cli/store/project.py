@@ -234,12 +234,16 @@ class Project:
         state = self.read_json(self.state_path, default=None)
         return state if isinstance(state, dict) and "n_rows" in state else None
 
-    def write_pool_state(self, n_rows: int, digest: str, digest_rows: int | None = None) -> None:
+    def write_pool_state(self, n_rows: int, digest: str, digest_rows: int | None = None,
+                         numeric: list[str] | None = None) -> None:
         """``digest`` covers the first ``digest_rows`` rows (all ``n_rows`` by default: rows
-        appended and featurised on their own were verified by the bytes, not digested)."""
-        state = {"format": POOL_STATE_FORMAT, "n_rows": int(n_rows), "digest": digest}
+        appended and featurised on their own were verified by the bytes, not digested);
+        ``numeric``: the feature columns read as numbers (they must stay numbers)."""
+        state: dict[str, Any] = {"format": POOL_STATE_FORMAT, "n_rows": int(n_rows), "digest": digest}
         if digest_rows is not None and int(digest_rows) != int(n_rows):
             state["digest_rows"] = int(digest_rows)
+        if numeric is not None:
+            state["numeric"] = [str(c) for c in numeric]
         atomic_write_json(self.state_path, state)
 
     # models ----------------------------------------------------------------
