@@ -177,3 +177,18 @@ def test_a_word_appended_into_a_numeric_column_is_an_error_naming_the_cell(cli, 
             "read the pool before (got 'abc')")
     assert {f: (project / f).read_bytes() for f in before} == before
     assert len(list((project / "models").glob("*.json"))) == 1
+
+
+def test_a_tiny_held_out_set_all_right_is_still_called_too_small(cli, tmp_path, tabular_csv):
+    val = pd.DataFrame({"id": ["v0", "v1", "v2"], "label": ["a", "b", "c"],
+                        "x1": [0.0, 3.0, 0.0], "x2": [0.0, 0.0, 3.0], "colour": ["red", "blue", "red"]})
+    val.to_csv(tmp_path / "tiny.csv", index=False)
+    p = tmp_path / "tiny"
+    assert cli("init", p, "--data", tabular_csv, "--id-column", "id", "--labels", "a,b,c",
+               "--validation", tmp_path / "tiny.csv").code == 0
+    _import(cli, p, tmp_path, [f"r{i:03d}" for i in range(0, 150, 3)])
+    assert cli("retrain", "-p", p).code == 0
+    r = cli("evaluate", "-p", p, "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["accuracy"] == 1.0 and r.json()["accuracy_ci"] == [1.0, 1.0]
+    assert "validation: 3 held-out rows give accuracy 1.000 +/- 0.281" in r.stderr

@@ -18,7 +18,7 @@ from al_cli.features.transform import transform
 from al_cli.models.fitting import adapt, make_estimator, prepare_X
 from al_cli.report import warn
 from al_cli.commands.stability import minutes_behind, stability_kappa
-from al_cli.reports.metrics import CI_WARN, bootstrap_ci, metrics
+from al_cli.reports.metrics import CI_WARN, bootstrap_ci, metrics, wilson_half
 from al_cli.store import Project, sha256_file
 
 
@@ -95,7 +95,9 @@ def evaluate(proj: Project, *, stop_at: float | None = None, metric: str = "accu
                       "accuracy_ci": ci["accuracy"], "macro_f1_ci": ci["macro_f1"]}
     with proj.lock():
         proj.models.write_manifest(version, man)
-    half = (ci[metric][1] - ci[metric][0]) / 2
+    # the bootstrap's width, but never less than the Wilson interval of the accuracy: a
+    # bootstrap of a few rows, all right, has width 0
+    half = max((ci[metric][1] - ci[metric][0]) / 2, wilson_half(round(acc * len(y_true)), len(y_true)))
     if half > CI_WARN:
         more = ("add labeled rows to the validation file" if source == "validation" else
                 "'al seed --validation-size 200' adds rows to the audit sample to label")

@@ -26,6 +26,16 @@ CI_LEVEL = 0.95
 CI_WARN = 0.03
 
 
+def wilson_half(correct: int, n: int, z: float = 1.959964) -> float:
+    """Half the width of the 95% Wilson score interval of a proportion ``correct``/``n``: it
+    does not collapse when every held-out row is right (a bootstrap of 3 rows, all correct,
+    gives [1, 1])."""
+    if n <= 0:
+        return 0.5
+    p = correct / n
+    return float(z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n))
+
+
 def bootstrap_ci(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str], rng: np.random.Generator,
                  n_boot: int = BOOTSTRAP) -> dict[str, list[float]]:
     """95% percentile-bootstrap intervals of accuracy and macro-F1 (the same definition as
