@@ -202,6 +202,8 @@ def validate(cfg: Config, where: str = "al.yaml") -> None:
         cfg.relevant = str(cfg.relevant)
     else:
         _expect(cfg.relevant is None, where, "relevant", "is for task: discovery only (set task: discovery or remove it)")
+        _expect(getattr(cfg.strategy, "name", None) != "relevance", where, "strategy.name",
+                "'relevance' is for task: discovery only (al init --task discovery --relevant LABEL)")
     _expect(len(set(labels)) == len(labels), where, "labels", "has a duplicate label")
     _expect(all(lab.strip() for lab in labels), where, "labels", "has an empty label")
     from al_cli.features.registry import EXTRACTORS

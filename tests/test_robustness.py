@@ -203,3 +203,13 @@ def test_line_breaks_in_imported_notes_become_spaces(cli, project, tmp_path):
     assert log.loc["r000", "note"] == "first line second line"
     assert log.loc["r001", "note"] == "dos line end"
     assert cli("label", "-p", project, "--import", f, "--json").json()["imported"] == 0  # same answers
+
+
+def test_init_refuses_settings_no_later_command_could_use(cli, tmp_path, tabular_csv):
+    r = cli("init", tmp_path / "a", "--data", tabular_csv, "--id-column", "id", "--labels", "a,b,c",
+            "--strategy", "relevance")
+    assert r.code == 1 and "'relevance' is for task: discovery only" in r.stderr
+    assert not (tmp_path / "a").exists()
+    r = cli("init", tmp_path / "b", "--data", tabular_csv, "--id-column", "id", "--labels", "a,b,c",
+            "--random-state", "-1")
+    assert r.code == 2 and not (tmp_path / "b").exists()

@@ -59,7 +59,7 @@ def init(
     embedding_file: Optional[Path] = typer.Option(None, "--embedding-file", help="Your own vectors keyed by id (needs --id-column): .npz (arrays ids, embeddings), .parquet or .csv (id column + one column per dimension), or .npy (one row per pool row, in order)."),
     embedding_columns: Optional[str] = typer.Option(None, "--embedding-columns", help="Pool columns holding your own vectors: names or patterns, comma-separated (emb_*)."),
     batch_size: int = typer.Option(20, "--batch-size", min=1, help="Default batch size for seed/query."),
-    random_state: int = typer.Option(0, "--random-state", help="Seed for every random choice."),
+    random_state: int = typer.Option(0, "--random-state", min=0, max=2**32 - 1, help="Seed for every random choice."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing al.yaml (labels and models are kept)."),
     json_out: bool = JsonOpt,
 ) -> None:

@@ -148,7 +148,6 @@ def init(
     if model is None:
         model = "relevance_lr" if discovery else "logistic_regression"
 
-    directory.mkdir(parents=True, exist_ok=True)
     cfg = Config(
         data=config_mod.DataConfig(
             path=_relpath(data, directory),
@@ -175,6 +174,7 @@ def init(
         relevant=relevant,
     )
     config_mod.validate(cfg, "al.yaml")
+    directory.mkdir(parents=True, exist_ok=True)  # only once the settings are valid
     proj = Project(directory)
     with proj.lock():
         proj.write_config(cfg)
