@@ -213,3 +213,14 @@ def test_init_refuses_settings_no_later_command_could_use(cli, tmp_path, tabular
     r = cli("init", tmp_path / "b", "--data", tabular_csv, "--id-column", "id", "--labels", "a,b,c",
             "--random-state", "-1")
     assert r.code == 2 and not (tmp_path / "b").exists()
+
+
+def test_a_row_number_column_is_not_a_feature(cli, tmp_path, tabular_csv):
+    df = pd.read_csv(tabular_csv)
+    df.insert(0, "row", range(1, len(df) + 1))
+    df.to_csv(tmp_path / "indexed.csv")  # pandas' own index too: 'Unnamed: 0'
+    r = cli("init", tmp_path / "p", "--data", tmp_path / "indexed.csv", "--id-column", "id",
+            "--labels", "a,b,c", "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["feature_columns"] == ["x1", "x2", "colour"]
+    assert "Unnamed: 0, row look like free text, ids or row numbers" in r.stderr

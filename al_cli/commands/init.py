@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from al_cli import config as config_mod
@@ -98,9 +99,10 @@ def init(
         feature_columns = [c for c in df.columns if c not in reserved]
         # A free-text column that was not named as text would one-hot into noise: skip
         # object columns with (nearly) one value per row when text columns exist or not.
-        dropped = [c for c in feature_columns if _looks_like_free_text(df[c])]
+        # A row number (pandas' unnamed index column, a 1, 2, 3 ... counter) is no feature.
+        dropped = [c for c in feature_columns if _looks_like_free_text(df[c]) or _looks_like_row_number(c, df[c])]
         if dropped:
-            warn(f"{data}: column(s) {', '.join(dropped)} look like free text or ids and are not "
+            warn(f"{data}: column(s) {', '.join(dropped)} look like free text, ids or row numbers and are not "
                  "used as features; name them with --text-column or --feature-columns")
             feature_columns = [c for c in feature_columns if c not in dropped]
     else:
@@ -229,6 +231,18 @@ def _labels_of(path: Path, label_column: str) -> list[str]:
     df = data_mod.read_table(Path(path), "validation file")
     data_mod.check_columns(df, [label_column], Path(path), "label")
     return sorted(data_mod.label_strings(df[label_column].dropna()).unique().tolist())
+
+
+def _looks_like_row_number(name, col: pd.Series) -> bool:
+    """pandas' nameless index column ('Unnamed: 0'), or integers counting the rows in steps of one."""
+    import re
+
+    if re.fullmatch(r"Unnamed: \d+", str(name)):
+        return True
+    if not pd.api.types.is_integer_dtype(col) or len(col) < 20:
+        return False
+    step = np.diff(col.to_numpy(dtype=np.int64))
+    return bool((step == 1).all())
 
 
 def _looks_like_free_text(col: pd.Series) -> bool:
