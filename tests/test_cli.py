@@ -343,7 +343,7 @@ def test_more_than_nine_labels_get_keys(cli, tmp_path):
     from al_cli.store import Project
 
     f = tmp_path / "digits.csv"
-    pd.DataFrame({"id": range(40), "v": range(40)}).to_csv(f, index=False)
+    pd.DataFrame({"id": range(40), "v": [(i * 7) % 11 for i in range(40)]}).to_csv(f, index=False)
     labels = ",".join(f"d{i}" for i in range(12))
     r = cli("init", tmp_path / "p", "--data", f, "--id-column", "id", "--labels", labels)
     assert r.code == 0, r.stderr

@@ -194,14 +194,14 @@ def test_a_tiny_held_out_set_all_right_is_still_called_too_small(cli, tmp_path, 
     assert "validation: 3 held-out rows give accuracy 1.000 +/- 0.281" in r.stderr
 
 
-def test_line_breaks_in_imported_notes_become_spaces(cli, project, tmp_path):
+def test_line_breaks_in_imported_notes_are_kept(cli, project, tmp_path):
     f = tmp_path / "notes.csv"
     pd.DataFrame({"id": ["r000", "r001"], "label": ["a", "a"],
                   "note": ["first line\nsecond line", "dos\r\nline\rend"]}).to_csv(f, index=False)
     assert cli("label", "-p", project, "--import", f).code == 0
     log = pd.read_csv(project / "labels.csv", dtype=str, keep_default_na=False).set_index("id")
-    assert log.loc["r000", "note"] == "first line second line"
-    assert log.loc["r001", "note"] == "dos line end"
+    assert log.loc["r000", "note"] == "first line\nsecond line"
+    assert log.loc["r001", "note"] == "dos\r\nline\rend"
     assert cli("label", "-p", project, "--import", f, "--json").json()["imported"] == 0  # same answers
 
 

@@ -166,7 +166,7 @@ def label_import(proj: Project, file: Path | str, *, annotator: str | None = Non
         raise DataError(f"{where}: {len(problems)} bad row(s), nothing imported: {shown}{more}")
     who = unescape_series(_text(df, "annotator", n).astype(str)).str.strip()
     who = who.where(who != "", annotator)
-    notes = unescape_series(_text(df, "note", n).astype(str)).str.replace(r"\r\n|\r|\n", " ", regex=True)
+    notes = unescape_series(_text(df, "note", n).astype(str))
     new = pd.DataFrame({"id": ids, "label": labels, "annotator": who, "note": notes})[keep & ~blank]
     new = new.drop_duplicates(subset=["id", "annotator"], keep="last")
     # answers already recorded (the annotator's current answer, same label and note)
