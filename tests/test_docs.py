@@ -245,7 +245,7 @@ def test_columns_and_keys_of_the_written_files_are_documented(contract, project)
     shas = json.loads((project / "cache" / "features.json").read_text())["sha256"]
     for key in shas:
         assert mentioned(key, body), f"cache/features.json sha256 key {key!r} is not documented"
-    for name in ("features.npz", "ids.json", "transformer.skops"):
+    for name in ("features.npz", "ids.arrow", "transformer.skops"):
         assert (project / "cache" / name).exists() and mentioned(name, body), name
 
 

@@ -17,7 +17,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
-from al_cli.features.cache import _npz_array
+from al_cli.features.cache import npz_array
 from al_cli.models.builtin import RelevanceLogistic
 from al_cli.models.head import Head, of_estimator
 
@@ -85,12 +85,12 @@ def test_a_damaged_head_file_is_a_value_error(blob):
 def test_feature_matrix_is_read_in_place_as_written(arr):
     buf = io.BytesIO()
     np.savez(buf, X=arr)
-    got = _npz_array(buf.getvalue(), "X")
+    got = npz_array(buf.getvalue(), "X")
     assert got.dtype == arr.dtype and got.shape == arr.shape and np.array_equal(got, arr)
     assert not got.flags.writeable
     buf = io.BytesIO()
     np.savez_compressed(buf, X=arr)  # not stored plainly: numpy's own reader
-    assert np.array_equal(_npz_array(buf.getvalue(), "X"), arr)
+    assert np.array_equal(npz_array(buf.getvalue(), "X"), arr)
 
 
 # --------------------------------------------------------------------------- through the CLI

@@ -92,7 +92,7 @@ def query(proj: Project, *, size: int | None = None, strategy: str | None = None
     positions = np.asarray(batch.positions, dtype=int)
     label = spec.format()
     q = pd.DataFrame({
-        "id": snap.pool_ids[positions],
+        "id": snap.ids_at(positions),
         "purpose": "train",
         "round": version,
         "strategy": np.where(batch.random_pick, "random", label),

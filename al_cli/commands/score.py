@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass, field
 
@@ -18,11 +17,13 @@ from al_cli.commands.scoring import (
     state_key,
     written_columns,
 )
+from al_cli.commands import scores_csv
+from al_cli.commands.scores_csv import Columns
 from al_cli.commands.snapshot import Snapshot
 from al_cli.errors import ProjectError
 from al_cli.report import info
 from al_cli.store import Project, atomic_write_json, now_iso, sha256_file
-from al_cli.store.atomic import atomic_target, csv_text
+from al_cli.store.atomic import atomic_target
 from al_cli.strategies.registry import UNCERTAINTY_COLUMNS
 
 SCORES_FORMAT = 1
@@ -41,7 +42,7 @@ class ScoreResult:
     incremental: bool = False     # only rows appended to the pool were scored; the rest kept
 
 
-def _frame(snap: Snapshot, rows: np.ndarray, extra: list[str], cluster: str | None = None) -> pd.DataFrame:
+def _frame(snap: Snapshot, rows: np.ndarray, extra: list[str], cluster: str | None = None) -> Columns:
     version = snap.require_model()
     names = [*UNCERTAINTY_COLUMNS, *extra]
     if cluster is not None and len(rows):
@@ -63,20 +64,20 @@ def _frame(snap: Snapshot, rows: np.ndarray, extra: list[str], cluster: str | No
     return _assemble(snap, rows, scorer.proba, scores, names, version, scorer.classes)
 
 
-def _assemble(snap: Snapshot, rows, proba, scores: dict, names: list[str], version, classes=None) -> pd.DataFrame:
-    classes = np.asarray(snap.model[1]["classes"] if classes is None else classes, dtype=object)
-    top = proba.argmax(axis=1)
-    out = pd.DataFrame({
-        "id": snap.pool_ids[rows],
-        "predicted": classes[top],
-        "confidence": quantise(proba[np.arange(len(rows)), top]),
-    })
-    for name in names:
-        out[name] = scores[name]
-    for j, c in enumerate(classes):
-        out[f"p_{c}"] = quantise(proba[:, j])
-    out["model_version"] = version
-    return out
+def _assemble(snap: Snapshot, rows, proba, scores: dict, names: list[str], version, classes=None) -> Columns:
+    """scores.csv's columns: id, predicted, confidence, the scores, p_<class>, model_version."""
+    import pyarrow as pa
+
+    classes = list(snap.model[1]["classes"] if classes is None else classes)
+    top = proba.argmax(axis=1) if len(rows) else np.zeros(0, dtype=np.int64)
+    ids = snap.arrow_ids
+    if len(rows) != len(ids):
+        ids = ids.take(pa.array(np.asarray(rows, dtype=np.int64)))
+    numbers = {"confidence": quantise(proba[np.arange(len(rows)), top]), **{n: scores[n] for n in names},
+               **{f"p_{c}": quantise(proba[:, j]) for j, c in enumerate(classes)}}
+    return Columns(["id", "predicted", *numbers, "model_version"],
+                   [("text", ids), ("codes", classes, top), *numbers.values(),
+                    np.full(len(rows), int(version), dtype=np.int64)])
 
 
 def _kept_rows(proj: Project, man: dict | None, base: str, columns: list[str], n_rows: int) -> int | None:
@@ -96,71 +97,18 @@ def _kept_rows(proj: Project, man: dict | None, base: str, columns: list[str], n
     return old_n
 
 
-def _quoted(col: pd.Series) -> pd.Series:
-    """Text as a CSV field with minimal quoting (as pandas and the csv module write it, plus a
-    lone carriage return, which every reader splits on)."""
-    col = col.astype(str)
-    need = col.str.contains(r'[,"\r\n]', regex=True)
-    return col.where(~need, '"' + col.str.replace('"', '""', regex=False) + '"')
-
-
-CSV_CHUNK = 200_000
-
-
-def write_csv(out: pd.DataFrame, fh, header: bool) -> None:
-    """scores.csv's rows into ``fh`` (binary), a chunk at a time: the text columns (id,
-    predicted) quoted only where needed, the numbers written by pyarrow's CSV writer, about
-    8x faster than pandas' on a million rows; pandas' writer when pyarrow cannot be imported."""
-    try:
+def write_csv(out, fh, header: bool) -> None:
+    """scores.csv's rows (a :class:`Columns`, or a DataFrame of text and number columns) into
+    ``fh`` (binary); see :mod:`al_cli.commands.scores_csv`."""
+    if isinstance(out, pd.DataFrame):
         import pyarrow as pa
-        import pyarrow.compute as pc
-        import pyarrow.csv as pacsv
-    except ImportError:
-        text = csv_text(out)
-        fh.write((text if header else text.split("\n", 1)[1]).encode("utf-8"))
-        return
-    import csv
-    import io
 
+        fields = [("text", pa.array(out[c].astype(str).tolist(), type=pa.string()))
+                  if not pd.api.types.is_numeric_dtype(out[c]) else out[c].to_numpy() for c in out.columns]
+        out = Columns([str(c) for c in out.columns], fields)
     if header:
-        hb = io.StringIO()
-        csv.writer(hb, lineterminator="\n").writerow(list(out.columns))
-        fh.write(hb.getvalue().encode("utf-8"))
-    table = pa.Table.from_pandas(out, preserve_index=False)
-    texts = [table.column(c).cast(pa.string()) for c in ("id", "predicted")]
-    if not any(pc.any(pc.match_substring_regex(a, '[,"\r\n]')).as_py() for a in texts):
-        # no text needs quoting (the usual case): every column by pyarrow, in one pass; the
-        # chunks are formatted on the machine's cores (pyarrow lets go of the GIL), in order
-        for name, arr in zip(("id", "predicted"), texts):
-            table = table.set_column(table.schema.get_field_index(name), name, arr)
-        opts = pacsv.WriteOptions(include_header=False, quoting_style="none")
-
-        def fmt(a: int) -> bytes:
-            buf = io.BytesIO()
-            pacsv.write_csv(table.slice(a, CSV_CHUNK), buf, opts)
-            return buf.getvalue()
-
-        starts = range(0, len(out), CSV_CHUNK)
-        workers = min(4, os.cpu_count() or 1, len(starts))
-        if workers > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(workers) as ex:
-                for chunk in ex.map(fmt, starts):
-                    fh.write(chunk)
-        else:
-            for a in starts:
-                fh.write(fmt(a))
-        return
-    options = pacsv.WriteOptions(include_header=False)
-    for a in range(0, len(out), CSV_CHUNK):
-        part = out.iloc[a:a + CSV_CHUNK]
-        buf = io.BytesIO()
-        pacsv.write_csv(pa.Table.from_pandas(part.drop(columns=["id", "predicted"]), preserve_index=False), buf,
-                        options)
-        numbers = buf.getvalue().split(b"\n")[: len(part)]
-        prefix = (_quoted(part["id"]) + "," + _quoted(part["predicted"]) + ",").str.encode("utf-8").tolist()
-        fh.write(b"".join(x + y + b"\n" for x, y in zip(prefix, numbers)))
+        fh.write(scores_csv.header(out.names))
+    scores_csv.write_rows(out, fh)
 
 
 class _Hashing:
@@ -178,14 +126,15 @@ class _Hashing:
         return self.raw.write(data)
 
 
-def _write_binary(proj: Project, out: pd.DataFrame, rows: np.ndarray, columns: list[str],
+def _write_binary(proj: Project, out: Columns, rows: np.ndarray, columns: list[str],
                   append: bool) -> dict | None:
     """cache/scores.npz: the pool position of each row of scores.csv and its score columns,
     for 'al query' to load in milliseconds instead of parsing the CSV. Appended to when
     scores.csv was; None (and no file) when it cannot be written."""
     path = proj.cache_dir / SCORES_BINARY
+    at = {name: f for name, f in zip(out.names, out.fields)}
     arrays = {"rows": np.asarray(rows, dtype=np.int64),
-              **{f"s_{c}": out[c].to_numpy(dtype=np.float64) for c in columns}}
+              **{f"s_{c}": np.asarray(at[c], dtype=np.float64) for c in columns}}
     if append:
         old = read_binary(proj, None)
         if old is None:
@@ -250,8 +199,10 @@ def score(proj: Project, scheduler: str | None = None) -> ScoreResult:
             "created": now_iso(), "base": base, "n_rows": snap.n_rows, "n_scored": n_total,
             "file": {"size": fh.size, "sha256": fh.sha.hexdigest()},
             "binary": binary})
-    pred = pd.Series(out["predicted"]).value_counts()
-    return ScoreResult(version, n_total, str(proj.scores_path), snap.features.cached,
-                       {str(k): int(v) for k, v in pred.items()},
-                       float(out["entropy"].mean()) if len(out) else float("nan"), extra, len(out),
+    at = {name: f for name, f in zip(out.names, out.fields)}
+    _, classes, top = at["predicted"]
+    counts = np.bincount(top, minlength=len(classes))
+    pred = {str(classes[j]): int(counts[j]) for j in np.argsort(-counts, kind="stable") if counts[j]}
+    return ScoreResult(version, n_total, str(proj.scores_path), snap.features.cached, pred,
+                       float(np.mean(at["entropy"])) if len(out) else float("nan"), extra, len(out),
                        kept is not None)

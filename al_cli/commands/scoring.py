@@ -151,9 +151,10 @@ def _name_classes(applied) -> tuple[str, list]:
     return applied["model_name"], list(applied["classes"])
 
 
-def read_binary(proj, man: dict | None) -> dict[str, np.ndarray] | None:
+def read_binary(proj, man: dict | None, names: list[str] | None = None) -> dict[str, np.ndarray] | None:
     """cache/scores.npz as written by al score (checked against ``man`` when given, else
-    against scores.json), or None."""
+    against scores.json), or None; with ``names``, only ``rows`` and those arrays (read in
+    place from a memory map when the file is the very one al score wrote)."""
     if man is None:
         man_path = proj.cache_dir / SCORES_MANIFEST
         man = proj.read_json(man_path, default=None) if man_path.exists() else None
@@ -163,16 +164,22 @@ def read_binary(proj, man: dict | None) -> dict[str, np.ndarray] | None:
         return None
     try:
         st = path.stat()
-        data = path.read_bytes()
         # the very file al score wrote (size, time, inode) needs no hash; a copied or touched one does
-        if meta.get("written") != [st.st_size, st.st_mtime_ns, st.st_ino] \
-                and hashlib.sha256(data).hexdigest() != meta.get("sha256"):
-            return None
-        import io
+        if meta.get("written") == [st.st_size, st.st_mtime_ns, st.st_ino] and names is not None:
+            from al_cli.features.cache import map_file, npz_array
 
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            out = {k: z[k] for k in z.files}
-    except (OSError, ValueError):
+            data = map_file(path)
+            out = {k: npz_array(data, k) for k in ("rows", *names)}
+        else:
+            data = path.read_bytes()
+            if meta.get("written") != [st.st_size, st.st_mtime_ns, st.st_ino] \
+                    and hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+                return None
+            import io
+
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
+                out = {k: z[k] for k in z.files if names is None or k in ("rows", *names)}
+    except (OSError, ValueError, KeyError):
         return None
     return out if "rows" in out and all(len(v) == len(out["rows"]) for v in out.values()) else None
 
@@ -184,7 +191,7 @@ def cached_scores(snap: Snapshot, name: str, available: np.ndarray) -> np.ndarra
     man_path = proj.cache_dir / SCORES_MANIFEST
     man = proj.read_json(man_path, default=None) if man_path.exists() else None
     if isinstance(man, dict) and man.get("key") == state_key(snap) and proj.scores_path.exists():
-        binary = read_binary(proj, man)
+        binary = read_binary(proj, man, [f"s_{name}"])
         if binary is not None and f"s_{name}" in binary:
             rows = binary["rows"]
             if rows.size and (rows.min() < 0 or rows.max() >= snap.n_rows):

@@ -1,7 +1,7 @@
 """The pool's feature matrix, cached under ``cache/`` in formats that cannot run code.
 
 ``features.npz`` (the matrix: dense or CSR, loaded with ``allow_pickle=False``),
-``ids.json`` (the pool ids), ``transformer.skops`` (the fitted feature transform, loaded
+``ids.arrow`` (the pool ids: one column of strings, Arrow's IPC file format), ``transformer.skops`` (the fitted feature transform, loaded
 with trusted types only) and ``features.json`` (the manifest: format, the stamp they
 belong to, each file's sha256). The cache is rebuilt when the pool file (path, size,
 mtime, a sample of its content) or the feature config changes; any mismatch or damage
@@ -28,8 +28,9 @@ from al_cli.store.atomic import atomic_target
 from al_cli.store.pool import note_appended, read_pool
 
 BIG_FILE = 20 << 20  # a pool file this large takes seconds to read: progress is shown on a terminal
-CACHE_FORMAT = 2  # 1: features.joblib (a pickle, al 0.1.0), never loaded any more
-FILES = {"X": "features.npz", "ids": "ids.json", "transformer": "transformer.skops"}
+CACHE_FORMAT = 3  # 1: features.joblib (a pickle, al 0.1.0), never loaded; 2: ids.json, upgraded on load
+FILES = {"X": "features.npz", "ids": "ids.arrow", "transformer": "transformer.skops"}
+OLD_IDS = "ids.json"  # format 2's ids
 
 # In-process memo: a process that runs several commands on a project (tests, 'al
 # simulate') skips loading the cache while its manifest is unchanged (same path, size,
@@ -52,7 +53,7 @@ def load_features(proj) -> PoolFeatures:
         hit = _memo_get(manifest_file, stamp)
         if hit is not None:
             return hit
-        man = _read_manifest(manifest_file)
+        man = _upgraded(proj.cache_dir, manifest_file, _read_manifest(manifest_file))
         if man.get("stamp") == stamp and man.get("format") == CACHE_FORMAT:
             pf = _load(proj.cache_dir, man, trusted_types(cfg))
             if pf is not None:
@@ -164,18 +165,72 @@ def load_index(proj) -> tuple[np.ndarray, str] | None:
     try:
         if not path.exists() or not manifest_file.exists():
             return None
-        man = _read_manifest(manifest_file)
+        man = _upgraded(proj.cache_dir, manifest_file, _read_manifest(manifest_file))
         stamp = feature_stamp(proj)
         if man.get("stamp") != stamp or man.get("format") != CACHE_FORMAT:
             return None
-        data = (proj.cache_dir / FILES["ids"]).read_bytes()
+        data = map_file(proj.cache_dir / FILES["ids"])
         if (not _as_written(proj.cache_dir / FILES["ids"], man, "ids")
                 and hashlib.sha256(data).hexdigest() != (man.get("sha256") or {}).get("ids")):
             return None
-        ids = np.asarray(json.loads(data.decode("utf-8")), dtype=object)
+        ids = read_ids(data)
         return (ids, str(man["key"])) if len(ids) == int(man.get("n_rows", -1)) else None
-    except (OSError, ValueError, TypeError, KeyError):
+    except (OSError, ValueError, TypeError, KeyError, AlError):
         return None
+
+
+def read_ids(data):
+    """The ids held in ``data`` (ids.arrow's bytes or memory map): pyarrow strings, read in
+    place and checked in full (offsets, UTF-8), so a damaged or crafted file is refused."""
+    import pyarrow as pa
+
+    try:
+        table = pa.ipc.open_file(pa.py_buffer(data)).read_all()
+        if table.num_columns != 1 or not (pa.types.is_string(table.schema.field(0).type)
+                                          or pa.types.is_large_string(table.schema.field(0).type)):
+            raise ValueError("not one column of strings")
+        ids = table.column(0).combine_chunks()
+        ids.validate(full=True)
+        if ids.null_count:
+            raise ValueError("a missing id")
+    except (pa.ArrowException, ValueError) as exc:
+        raise DataError(f"ids.arrow: {exc}") from None
+    return ids
+
+
+def write_ids(path: Path, ids) -> None:
+    """The ids (a numpy array of str or pyarrow strings) to ``path`` in Arrow's IPC file format."""
+    import pyarrow as pa
+
+    arr = ids if type(ids).__module__.startswith("pyarrow") else pa.array([str(i) for i in ids], type=pa.large_string())
+    table = pa.table({"id": arr.cast(pa.large_string())})
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+def _upgraded(folder: Path, manifest_file: Path, man: dict[str, Any]) -> dict[str, Any]:
+    """A format-2 cache (ids in ids.json) with ids.arrow written from it and its manifest
+    rewritten as format 3 (the matrix and transform stay); anything else as it is. ids.json
+    must match its SHA-256, else the cache is left to be rebuilt."""
+    if man.get("format") != 2 or not (folder / OLD_IDS).exists():
+        return man
+    try:
+        data = (folder / OLD_IDS).read_bytes()
+        if hashlib.sha256(data).hexdigest() != (man.get("sha256") or {}).get("ids"):
+            return man
+        ids = json.loads(data.decode("utf-8"))
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            return man
+        with atomic_target(folder / FILES["ids"]) as tmp:
+            write_ids(tmp, np.asarray(ids, dtype=object))
+            sha = sha256_file(tmp)
+        new = {**man, "format": CACHE_FORMAT, "sha256": {**man["sha256"], "ids": sha},
+               "written": {**(man.get("written") or {}), "ids": _identity(folder / FILES["ids"])}}
+        atomic_write_json(manifest_file, new)
+        (folder / OLD_IDS).unlink(missing_ok=True)
+        return new
+    except (OSError, ValueError, TypeError, KeyError):
+        return man
 
 
 def _save(folder: Path, manifest_file: Path, stamp: str, ids, X, tr, key: str, n_rows: int,
@@ -192,7 +247,7 @@ def _save(folder: Path, manifest_file: Path, stamp: str, ids, X, tr, key: str, n
                 np.savez(fh, X=np.asarray(X))
         shas["X"] = sha256_file(tmp)
     with atomic_target(folder / FILES["ids"]) as tmp:
-        tmp.write_text(json.dumps([str(i) for i in ids], ensure_ascii=False), encoding="utf-8")
+        write_ids(tmp, ids)
         shas["ids"] = sha256_file(tmp)
     shas["transformer"] = safeio.dump(folder / FILES["transformer"], tr)
     atomic_write_json(manifest_file, {"format": CACHE_FORMAT, "stamp": stamp, "key": key, "n_rows": n_rows,
@@ -200,9 +255,8 @@ def _save(folder: Path, manifest_file: Path, stamp: str, ids, X, tr, key: str, n
                                       "written": {part: _identity(folder / name) for part, name in FILES.items()},
                                       "created": now_iso(),
                                       **(extra or {})})
-    legacy = folder / "features.joblib"  # al 0.1.0's pickle: never loaded, gone
-    if legacy.exists():
-        legacy.unlink()
+    for legacy in (folder / "features.joblib", folder / OLD_IDS):  # al 0.1.0's pickle, format 2's ids
+        legacy.unlink(missing_ok=True)
 
 
 def _load(folder: Path, man: dict[str, Any], trusted: list[str], quiet: bool = False) -> PoolFeatures | None:
@@ -213,7 +267,7 @@ def _load(folder: Path, man: dict[str, Any], trusted: list[str], quiet: bool = F
     try:
         data = {}
         for part, name in FILES.items():  # read once, checked, then loaded from memory
-            data[part] = _map(folder / name) if part == "X" else (folder / name).read_bytes()
+            data[part] = map_file(folder / name) if part in ("X", "ids") else (folder / name).read_bytes()
             if not _as_written(folder / name, man, part) and hashlib.sha256(data[part]).hexdigest() != shas.get(part):
                 if not quiet:
                     warn(f"{folder / name}: does not match features.json (sha256); rebuilding the cache")
@@ -223,8 +277,8 @@ def _load(folder: Path, man: dict[str, Any], trusted: list[str], quiet: bool = F
 
             X = sp.load_npz(io.BytesIO(data["X"])).tocsr()  # allow_pickle=False inside
         else:
-            X = _npz_array(data["X"], "X")
-        ids = np.asarray(json.loads(data["ids"].decode("utf-8")), dtype=object)
+            X = npz_array(data["X"], "X")
+        ids = read_ids(data["ids"])
         blob = data["transformer"]  # checked above; built on first use (it imports scikit-learn)
         path_tr = folder / FILES["transformer"]
         n_rows = int(man["n_rows"])
@@ -254,7 +308,7 @@ def _as_written(path: Path, man: dict[str, Any], part: str) -> bool:
         return False
 
 
-def _map(path: Path):
+def map_file(path: Path):
     """The file's bytes, memory-mapped (read-only; no copy of a matrix of hundreds of MB).
     al replaces a cache file by renaming a new one over it, never in place, so the mapped
     file stays as it was; an empty file is read as it is."""
@@ -267,7 +321,7 @@ def _map(path: Path):
             return fh.read()
 
 
-def _npz_array(data, name: str) -> np.ndarray:
+def npz_array(data, name: str) -> np.ndarray:
     """Array ``name`` of an uncompressed .npz held in ``data`` (bytes or a memory map), read
     in place (no copy and no second checksum: the caller has checked the file's SHA-256);
     np.load's way when the member is compressed or stored otherwise. Read-only."""

@@ -85,13 +85,37 @@ class PoolFeatures:
 
     def __init__(self, ids, X, transformer, key: str, n_rows: int, cached: bool = False,
                  load_transformer: Callable[[], object] | None = None):
-        self.ids = ids
+        self.ids = ids  # a numpy array of str, or pyarrow strings (turned into one on first use)
         self.X = X
         self._transformer = transformer
         self._load = load_transformer
         self.key = key
         self.n_rows = n_rows
         self.cached = cached
+
+    @property
+    def ids(self):
+        """The ids, a read-only numpy array of str (made from the pyarrow strings on first use)."""
+        if self._ids is None:
+            self._ids = self._arrow.to_numpy(zero_copy_only=False).astype(object, copy=False)
+            self._ids.setflags(write=False)
+        return self._ids
+
+    @ids.setter
+    def ids(self, value) -> None:
+        if type(value).__module__.startswith("pyarrow"):
+            self._arrow, self._ids = value, None
+        else:
+            self._ids, self._arrow = value, None
+
+    @property
+    def arrow_ids(self):
+        """The ids as pyarrow strings."""
+        if self._arrow is None:
+            import pyarrow as pa
+
+            self._arrow = pa.array(self._ids, type=pa.large_string())
+        return self._arrow
 
     @property
     def transformer(self):
