@@ -180,20 +180,26 @@ def score(proj: Project, scheduler: str | None = None) -> ScoreResult:
             if _kept_rows(proj, man, base, columns, snap.n_rows) != kept:
                 kept, rows = None, np.flatnonzero(available)
                 out = _frame(snap, rows, extra, cluster)
-        if kept is None:
-            with atomic_target(proj.scores_path) as tmp:
-                with open(tmp, "wb") as raw:
-                    fh = _Hashing(raw)
-                    write_csv(out, fh, header=True)
-            n_total = len(out)
-        else:  # the rows already there, byte for byte, then the new ones
-            with atomic_target(proj.scores_path) as tmp:
-                with open(proj.scores_path, "rb") as src, open(tmp, "wb") as raw:
-                    fh = _Hashing(raw)
-                    shutil.copyfileobj(src, fh, 1 << 20)
-                    write_csv(out, fh, header=False)
-            n_total = int(man.get("n_scored", 0)) + len(out)
-        binary = _write_binary(proj, out, rows, columns, kept is not None)
+        from concurrent.futures import ThreadPoolExecutor
+
+        # cache/scores.npz is written beside scores.csv, on another core (both mostly wait
+        # on numpy and the disk, which let go of the GIL); the manifest after both
+        with ThreadPoolExecutor(1) as ex:
+            pending = ex.submit(_write_binary, proj, out, rows, columns, kept is not None)
+            if kept is None:
+                with atomic_target(proj.scores_path) as tmp:
+                    with open(tmp, "wb") as raw:
+                        fh = _Hashing(raw)
+                        write_csv(out, fh, header=True)
+                n_total = len(out)
+            else:  # the rows already there, byte for byte, then the new ones
+                with atomic_target(proj.scores_path) as tmp:
+                    with open(proj.scores_path, "rb") as src, open(tmp, "wb") as raw:
+                        fh = _Hashing(raw)
+                        shutil.copyfileobj(src, fh, 1 << 20)
+                        write_csv(out, fh, header=False)
+                n_total = int(man.get("n_scored", 0)) + len(out)
+            binary = pending.result()
         atomic_write_json(man_path, {
             "format": SCORES_FORMAT, "key": key, "model_version": version, "columns": columns,
             "created": now_iso(), "base": base, "n_rows": snap.n_rows, "n_scored": n_total,

@@ -232,7 +232,7 @@ class Snapshot:
     def positions_of(self, ids) -> tuple[np.ndarray, np.ndarray]:
         """(positions of the ids found in the pool, mask over ``ids`` of those found)."""
         ids = np.asarray(ids, dtype=object)
-        if "positions" not in self.__dict__ and len(ids) * 20 < len(self.pool_ids):
+        if "positions" not in self.__dict__ and len(ids) * 20 < self.n_rows:
             return self._few_positions(ids)
         mapped = self.positions.reindex(ids)
         found = ~mapped.isna().to_numpy()
