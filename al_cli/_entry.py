@@ -6,7 +6,8 @@ traceback, like one while a command runs.
 answer is memoised (store/statuscache.py) and the folder has not changed since, it is
 printed from here, before typer builds the command line (about 0.15 s less). Anything
 else, or any doubt (another option, an old folder format, no memo), goes the usual way;
-the output is the same either way (tests/test_status_memo.py)."""
+the output is the same either way (tests/test_status_memo.py). ``al score`` and ``al
+query`` in their plain scripted forms run without typer too (:mod:`al_cli.cli.run`)."""
 
 import sys
 
@@ -15,6 +16,11 @@ def main() -> None:
     try:
         if _memoised_status(sys.argv[1:]):
             return
+        if sys.argv[1:2] in (["score"], ["query"]):  # their plain scripted forms without typer
+            from al_cli.cli.run import fast
+
+            if fast(sys.argv[1:]):
+                return
         from al_cli.cli import main as run
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")

@@ -139,7 +139,7 @@ def test_each_command_reads_each_part_of_the_project_once(cli, project, tmp_path
     """One snapshot per command: labels.csv, queue.csv, the model and the features are
     read at most once by any command (the status memo each writing command refreshes as it
     ends reads them once more, on its own; tests/test_status_memo.py)."""
-    from al_cli.cli import common
+    from al_cli.cli import run
     from al_cli.features import cache
     from al_cli.store import labellog, modelstore
     from al_cli.store.project import Project as P
@@ -156,7 +156,7 @@ def test_each_command_reads_each_part_of_the_project_once(cli, project, tmp_path
     monkeypatch.setattr(P, "read_queue", counting("queue.csv", P.read_queue))
     monkeypatch.setattr(modelstore.ModelStore, "load", counting("model", modelstore.ModelStore.load))
     monkeypatch.setattr(cache, "load_features", counting("features", cache.load_features))
-    monkeypatch.setattr(common, "_memo_status", lambda: None)
+    monkeypatch.setattr(run, "memo_status", lambda: None)
     steps = [["seed", "--size", "12", "--validation-size", "3"],
              ["label", "--import", tmp_path / "answers.csv", "--queued-only"],
              ["retrain"], ["evaluate"], ["score"], ["query", "--strategy", "qbc_kl", "--diversity", "kmeans"],

@@ -288,7 +288,7 @@ def test_every_environment_variable_is_documented(contract):
 def _exit_codes() -> set[int]:
     codes = {0, 2}  # success; usage errors (typer/click)
     for path in (PKG / "cli").glob("*.py"):
-        codes.update(int(c) for c in re.findall(r"typer\.Exit\((\d+)\)", path.read_text(encoding="utf-8")))
+        codes.update(int(c) for c in re.findall(r"(?:typer\.Exit|Failed)\((\d+)\)", path.read_text(encoding="utf-8")))
     codes.update(int(c) for c in re.findall(r"exit_code\s*=\s*(\d+)", (PKG / "errors.py").read_text()))
     return codes
 

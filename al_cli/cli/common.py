@@ -9,7 +9,6 @@ registries (``al_cli.*.registry``), which list names without loading any part.
 
 from __future__ import annotations
 
-import errno
 import functools
 from pathlib import Path
 from typing import Any, Callable, List, Optional
@@ -17,11 +16,9 @@ from typing import Any, Callable, List, Optional
 import typer
 
 from al_cli import __version__
-from al_cli import console as con
-from al_cli import settings
-from al_cli.errors import AlError
 from al_cli.status_view import counts  # noqa: F401 - the commands' modules use it from here
-from al_cli.report import set_progress, set_reporter
+from al_cli.cli import run
+from al_cli.cli.run import hint, os_error_sentence  # noqa: F401 - the commands' modules use them from here
 
 def examples(*lines: str) -> str:
     """A help epilog whose example commands keep their lines ('\\b' stops click from
@@ -57,28 +54,6 @@ def split(values: Optional[List[str]]) -> list[str]:
     for v in values or []:
         out.extend(x.strip() for x in v.split(",") if x.strip())
     return out
-
-
-# typer's own exits and usage errors (exit code 2) pass through untouched; newer typer
-# versions vendor click, so both exception families are listed.
-def _passthrough() -> tuple[type[BaseException], ...]:
-    kinds: list[type[BaseException]] = [typer.Exit, typer.Abort, SystemExit]
-    try:  # typer before 0.26 uses click itself
-        from click import ClickException
-
-        kinds.append(ClickException)
-    except ImportError:
-        pass
-    try:  # typer 0.26+ vendors click; its usage errors derive from TyperException
-        from typer.exceptions import TyperException
-
-        kinds.append(TyperException)
-    except ImportError:
-        pass
-    return tuple(kinds)
-
-
-_PASSTHROUGH = _passthrough()
 
 
 def choice(values: Callable[[], list[str]] | tuple[str, ...]) -> Callable[[Any], Any]:
@@ -127,115 +102,18 @@ def names_help(names: list[str]) -> str:
 
 
 def handle(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn AlError into 'error: ...' + exit 1; never show a traceback for a user mistake."""
+    """Turn AlError into 'error: ...' + exit 1; never show a traceback for a user mistake
+    (the guard itself is :func:`al_cli.cli.run.guarded`, which the fast path uses too)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        con.reset()
-        set_reporter(con.message)
-        set_progress(con.progress_bar if con.err.is_terminal and not kwargs.get("json_out") else None)
         try:
-            try:
-                out = fn(*args, **kwargs)
-            except Exception:
-                _memo_status()  # what was written before the error is on disk
-                raise
-            _memo_status()
-            return out
-        except AlError as exc:
-            con.error(exc.message)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            con.error("interrupted")
-            raise typer.Exit(130) from None
-        except _PASSTHROUGH:
-            raise
-        except BrokenPipeError:
-            con.quiet_sigpipe_exit()  # the reader went away ('al status | head -c1')
-        except OSError as exc:
-            con.error(os_error_sentence(exc))
-            raise typer.Exit(1) from None
-        except MemoryError:
-            con.error("out of memory; try a smaller pool or fewer text features")
-            raise typer.Exit(1) from None
-        except Exception as exc:  # noqa: BLE001 - last resort: one line, details on request
-            if settings.debug():
-                raise
-            con.error(f"unexpected {type(exc).__name__}: {exc} (set AL_DEBUG=1 for the traceback)")
-            raise typer.Exit(1) from None
+            return run.guarded(fn, args, kwargs)
+        except run.Failed as exc:
+            raise typer.Exit(exc.code) from None
 
     return wrapper
 
-
-#: a label log or scores.csv larger than this is not re-read at a command's end: 'al status' reads it itself
-_MEMO_MAX_LOG = 32 << 20
-
-
-def _memo_status() -> None:
-    """After a command that wrote to a project, compute its status and keep it in the memo
-    (store/statuscache.py) so that the next 'al status' answers without pandas. Silent; a
-    failure here only means the next 'al status' computes the answer itself."""
-    from al_cli.store.project import take_written
-
-    roots = take_written()
-    if not roots:
-        return
-    set_progress(None)
-    for root in {r.resolve(): None for r in roots}:
-        try:
-            if any((root / f).exists() and (root / f).stat().st_size > _MEMO_MAX_LOG for f in ("labels.csv", "scores.csv")):
-                continue
-            if (root / "recall_sample.csv").exists():
-                continue  # its status reads the pool (the urn), which may warn: 'al status' says it
-            from al_cli.commands.status import refresh
-            from al_cli.store import Project
-
-            refresh(Project(root), quiet=True)
-        except Exception:  # noqa: BLE001 - the memo is an optimisation, never a failure
-            pass
-
-
-_OS_HINTS = {  # what to do, after the system's own words for what happened
-    errno.EACCES: "check that you may write there (owner, group, mode)",
-    errno.EPERM: "check the file's owner and mode",
-    errno.ENOSPC: "free some space and run the command again (what was saved before is intact)",
-    errno.EDQUOT: "free some space and run the command again (what was saved before is intact)",
-    errno.EROFS: "copy the project somewhere writable",
-    errno.EISDIR: "a folder is where a file should be: move it away",
-    errno.ENOTDIR: "a file is where a folder should be: move it away",
-    errno.ELOOP: "a symbolic link is where a file should be: replace it by the file",
-    errno.EMFILE: "close other programs or raise the limit (ulimit -n)",
-    errno.EIO: "check the disk",
-}
-
-
-def os_error_sentence(exc: OSError) -> str:
-    """One sentence for an OS error: the file, what happened, what to do."""
-    where = exc.filename if exc.filename is not None else "a file"
-    hint = _OS_HINTS.get(exc.errno or -1)
-    what = exc.strerror or type(exc).__name__
-    return f"{where}: {what}" + (f"; {hint}" if hint else "")
-
-
-def hint(root: Path | str | None, command: str, *rest: str) -> None:
-    """'next: al COMMAND [-p DIR] ...' on stderr (stdout is for data), with -p when the
-    current folder is not inside the project, so the hint works as printed where it is
-    printed."""
-    import os
-
-    parts = ["al", command]
-    if root is not None:
-        root = Path(root)
-        try:
-            here = Path(os.getcwd()).resolve()
-            inside = here == root.resolve() or root.resolve() in here.parents
-        except OSError:  # the current folder was deleted
-            inside = False
-        if not inside:
-            import shlex
-
-            parts += ["-p", shlex.quote(str(root))]
-    con.message("info", "next: " + " ".join([*parts, *rest]))
 
 
 def open_project(project: Optional[Path]):

@@ -31,6 +31,7 @@ from al_cli.cli.common import (
     split,
     strategy_names,
 )
+from al_cli.cli import run
 from al_cli.errors import AlError
 
 SchedulerOpt = typer.Option(None, "--scheduler", help="Score on a dask.distributed cluster: the scheduler's address (tcp://host:8786); over compute.scheduler in al.yaml. Needs the extra al-cli[dask].")
@@ -119,36 +120,7 @@ def seed(
     _batch_out(res, json_out, root=proj.root)
 
 
-def _batch_out(res: Any, json_out: bool, explain: bool = False, root: Path | None = None) -> None:
-    from al_cli import api
-
-    if json_out:
-        d = api.as_dict(res)
-        if not explain:
-            d.pop("explain", None)
-        con.print_json(d)
-        return
-    n_overlap = getattr(res, "n_overlap", 0)
-    n_sample = getattr(res, "n_recall_sample", 0)
-    extra = (f" + {n_overlap} shared item(s) still short of their annotators" if n_overlap else "") + \
-        (f" + {res.n_audit} audit rows" if res.n_audit else "") + \
-        (f" + {n_sample} recall-sample documents still to answer" if n_sample else "")
-    what = "item(s) to adjudicate" if res.strategy == "adjudicate" else "rows"
-    con.line(f"queued {len(res.ids) - res.n_audit - n_overlap - n_sample} {what}{extra} ({res.strategy}) "
-             f"in {res.path}")
-    if res.replaced:
-        con.message("info", f"replaced {res.replaced} unanswered row(s) of the previous batch")
-    if explain and getattr(res, "auto", None):
-        con.line(res.auto["reason"])
-    if explain and res.explain:
-        # id and the reason (score by a name where higher = more worth labeling, rank,
-        # density, cluster, cost); 'final' only when density or cost changed the order
-        weighted = any(abs(r["final_score"] - r["score"]) > 1e-9 for r in res.explain)
-        cols = ["id", *(["final"] if weighted else []), "why"]
-        con.table("why these rows (higher = more worth labeling)", cols,
-                  [[r["id"], *([f"{r['final_score']:.3g}"] if weighted else []), r["reason"]]
-                   for r in res.explain])
-    hint(root, "label", *(["--adjudicate"] if res.strategy == "adjudicate" else []))
+_batch_out = run.batch_out
 
 
 # ----------------------------------------------------------------------------- label
@@ -356,21 +328,7 @@ def _errors_out(errors: list[dict[str, Any]], source: str) -> None:
 def score(project: Optional[Path] = ProjectOpt, scheduler: Optional[str] = SchedulerOpt,
           json_out: bool = JsonOpt) -> None:
     """Score every unlabeled row with the latest model into scores.csv."""
-    from al_cli import api
-
-    proj = open_project(project)
-    res = api.score(proj, scheduler=scheduler)
-    if json_out:
-        con.print_json(api.as_dict(res))
-        return
-    if res.incremental:
-        con.line(f"scored {res.n_new} new row(s) with model {res.model_version:04d}, kept "
-                 f"{res.n_scored - res.n_new} from the last score -> {res.path} ({res.n_scored} rows)")
-    else:
-        con.line(f"scored {res.n_scored} rows with model {res.model_version:04d} -> {res.path} "
-                 f"(mean entropy {res.mean_entropy:.3f}; features {'from cache' if res.features_cached else 'built'})")
-    con.line(f"  predicted: {counts(res.predicted_counts)}")
-    hint(proj.root, "query")
+    run.score_command(project, scheduler, json_out)
 
 
 # ----------------------------------------------------------------------------- query
