@@ -153,6 +153,21 @@ def test_clusters_that_do_not_follow_labels_leave_the_exploring_rows_to_margin()
     assert "clusters do not follow labels" in plan.explain() and "no previous model" in plan.explain()
 
 
+def test_sparse_text_features_leave_the_exploring_rows_to_margin_without_clustering(monkeypatch):
+    import scipy.sparse as sp
+
+    X, y, labeled, available, scores = _case()  # blobs whose clusters follow the labels...
+    Xs = sp.csr_matrix(np.abs(X))  # ...given as a sparse matrix, as TF-IDF text is
+    monkeypatch.setattr(adaptive, "_explore_typical", lambda *a, **k: pytest.fail("clustered sparse rows"))
+    batch, plan = adaptive.auto_batch(scores, 10, rng=np.random.default_rng(3), available=available, X=Xs,
+                                      labeled_pos=labeled, labeled_y=y[labeled], flip=None)
+    assert plan.sparse and plan.mode == "margin" and plan.n_uncertain == 9 and plan.n_typical == 0
+    assert plan.n_explore_random == 0 and batch.random_pick.sum() == 1
+    top = np.argsort(-np.where(available, scores, -np.inf), kind="stable")[:9]
+    assert set(batch.positions[~batch.random_pick]) == set(top)
+    assert "sparse text features: margin rows" in plan.explain()
+
+
 def test_too_few_rows_to_compare_clusters_explore_at_random():
     X, y, labeled, available, scores = _case()
     batch, plan = adaptive.auto_batch(scores, 10, rng=np.random.default_rng(3), available=available, X=X,

@@ -52,7 +52,7 @@ def test_a_small_table_is_written_as_the_csv_module_would():
                  [np.array([0.5, 0.25, 1e-7, 1.0, 0.0]), np.array([3, 3, 3, 3, 3]),
                   np.array([np.nan, -0.0, 2.5, 1e20, 0.000015])])
     text = _write(cols)
-    assert text.splitlines(keepends=True)[0] == "a,x,0.5,3,nan\n"
+    assert text.splitlines(keepends=True)[0] == "a,x,0.5,3,\n"  # NaN: an empty field, as pandas wrote it
     assert '"b,c","y,z",0.25,3,-0\n' in text and '"d""e",x,1e-7,3,2.5\n' in text
     assert '"f\ng","y,z",1,3,1e+20\n' in text and '"h\ri",x,0,3,0.000015\n' in text
     assert _write(cols, slow=True) == text
@@ -95,4 +95,20 @@ def test_lines_read_back_as_the_values_written(rows, classes):
     for r, (id_, c, gv, fv, iv) in zip(back, rows):
         assert r[0] == id_ and r[1] == classes[c]
         assert float(r[2]) == gv and int(r[4]) == iv
-        assert (np.isnan(fv) and r[3] == "nan") or float(r[3]) == fv
+        assert (np.isnan(fv) and r[3] == "") or float(r[3]) == fv
+
+
+def test_one_very_long_id_does_not_blow_up_memory():
+    import tracemalloc
+
+    n = 2_000
+    ids = ["x" * 1_000_000, *[f"r{i}" for i in range(1, n)]]
+    cols = _cols(ids, ["a", "b"], np.zeros(n, dtype=int), [np.full(n, 0.5)])
+    tracemalloc.start()
+    try:
+        text = _write(cols)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert text.startswith("x" * 1_000_000 + ",a,0.5\n") and text.count("\n") == n
+    assert peak < 8 * sc.BLOCK_BYTES, f"{peak / 2**20:.0f} MB for one 1 MB id"  # rows x longest was 2 GB

@@ -91,9 +91,12 @@ def _padded(texts, filler: int, end: int) -> np.ndarray:
     lens = np.diff(offsets)
     w = int(lens.max()) if n else 0
     out = np.full((n, w + 1), filler, np.uint8)
-    inside = np.arange(w + 1)[None, :] < lens[:, None]
-    starts = offsets[:-1]
-    out[inside] = data[(starts[:, None] + np.arange(w + 1)[None, :])[inside]]
+    first = int(offsets[0]) if n else 0
+    body = data[first:first + int(lens.sum())]  # the texts' bytes, in order
+    if body.size:  # each byte to its row and column: memory in proportion to the bytes, not rows x longest
+        row = np.repeat(np.arange(n, dtype=np.int64), lens)
+        col = np.arange(body.size, dtype=np.int64) - np.repeat(offsets[:-1] - first, lens)
+        out[row, col] = body
     out[np.arange(n), lens] = end
     return out
 
@@ -131,7 +134,7 @@ def _number_block(v: np.ndarray, filler: int, end: int) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    return _padded(pc.cast(pa.array(v), pa.string()), filler, end)
+    return _padded(pc.cast(pa.array(v, from_pandas=True), pa.string()), filler, end)  # NaN: empty, as pandas wrote it
 
 
 def header(names: list[str]) -> bytes:
@@ -143,6 +146,7 @@ def header(names: list[str]) -> bytes:
 def write_rows(cols: Columns, fh) -> None:
     """The CSV lines of ``cols`` (no header) into the binary file ``fh``."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     n = len(cols)
     if not n:
@@ -161,16 +165,17 @@ def write_rows(cols: Columns, fh) -> None:
         if t is not None:
             buf = t.buffers()[2]
             if buf is not None and len(buf):
-                used |= np.bincount(np.frombuffer(buf, np.uint8), minlength=256) > 0
-            lens = np.diff(np.frombuffer(t.cast(pa.large_string()).buffers()[1], np.int64))
-            width += int(lens.max()) + 1 if len(lens) else 1
+                raw = np.frombuffer(buf, np.uint8)
+                used[:32] |= np.bincount(raw[raw < 32], minlength=32) > 0  # the control bytes only
+            longest = pc.max(pc.binary_length(t)).as_py() if len(t) else 0
+            width += int(longest or 0) + 1
     free = [b for b in range(32) if not used[b] and b not in (10, 13)]
     if not free:  # every control character in the text: the csv module, line by line
         _write_slowly(cols, texts, fh)
         return
     filler = free[0]
     width += 20 * sum(t is None for t in texts)
-    step = max(1_000, min(MAX_BLOCK, BLOCK_BYTES // max(width, 1)))
+    step = max(1, min(MAX_BLOCK, BLOCK_BYTES // max(width, 1)))  # rows x widest line: about BLOCK_BYTES
     last = len(cols.fields) - 1
 
     def block(a: int) -> bytes:
@@ -217,7 +222,7 @@ def _write_slowly(cols: Columns, texts, fh) -> None:
     for f, t in zip(cols.fields, texts):
         if t is None:
             k = _on_grid(f)
-            fields.append(pc.cast(pa.array(f), pa.string()).to_pylist() if k is None else
+            fields.append([x or "" for x in pc.cast(pa.array(f, from_pandas=True), pa.string()).to_pylist()] if k is None else
                           [bytes(r[r != 0][:-1]).decode("ascii") for r in grid_lut()[k]])
         elif f[0] == "codes":
             names = t.to_pylist()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from typing import Any
 
 import numpy as np
@@ -179,7 +180,7 @@ def read_binary(proj, man: dict | None, names: list[str] | None = None) -> dict[
 
             with np.load(io.BytesIO(data), allow_pickle=False) as z:
                 out = {k: z[k] for k in z.files if names is None or k in ("rows", *names)}
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
         return None
     return out if "rows" in out and all(len(v) == len(out["rows"]) for v in out.values()) else None
 
