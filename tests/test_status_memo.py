@@ -129,7 +129,8 @@ def test_every_file_a_project_names_is_an_input_or_left_out_on_purpose(tmp_path)
     named = {getattr(proj, a).name for a in dir(Project)
              if a.endswith("_path") and isinstance(getattr(Project, a), property) and a != "pool_path"}
     named |= {"format.json", "cache"}
-    assert named <= set(statuscache.INPUTS) | set(statuscache.LEFT_OUT), named - set(statuscache.INPUTS)
+    known = set(statuscache.INPUTS) | set(statuscache.DISCOVERY_INPUTS) | set(statuscache.LEFT_OUT)
+    assert named <= known, named - known
 
 
 def test_options_the_memo_does_not_know_go_the_usual_way(cli, project):
@@ -170,3 +171,30 @@ def test_a_project_made_with_a_relative_path_is_named_by_its_full_path(cli, tabu
     assert statuscache.load(tmp_path / "rel", __version__) is not None
     done, out = _fast(["status", "-p", str(tmp_path / "rel"), "--json"])
     assert done and json.loads(out)["project"] == str((tmp_path / "rel").resolve())
+
+
+def test_a_big_scores_csv_just_written_leaves_a_classification_memo_current(cli, project, monkeypatch):
+    """scores.csv is not read by a classification project's status: a score just written
+    (here counted as too big to compare by content while it is recent) keeps the memo."""
+    _loop(cli, project)
+    monkeypatch.setattr(statuscache, "RACY_MAX_BYTES", 5_000)  # as a scores.csv of tens of MB
+    assert cli("score", "-p", project).code == 0
+    assert (project / "scores.csv").stat().st_size > 5_000  # too big to compare by content
+    assert all((project / f).stat().st_size < 5_000 for f in ("labels.csv", "queue.csv", "history.csv"))
+    assert statuscache.load(project, __version__) is not None
+    sig = json.loads(statuscache.path(project).read_text())["signature"]
+    assert not any(str(e[0]).endswith("scores.csv") for e in sig)
+
+
+def test_a_discovery_status_memo_follows_scores_csv(cli, tmp_path):
+    import pandas as pd
+
+    df = pd.DataFrame({"id": [f"d{i}" for i in range(60)],
+                       "text": [("apple pear " if i % 5 == 0 else "car bus ") + f"w{i}" for i in range(60)]})
+    df.to_csv(tmp_path / "docs.csv", index=False)
+    p = tmp_path / "proj"
+    assert cli("init", p, "--data", tmp_path / "docs.csv", "--id-column", "id", "--text-column", "text",
+               "--task", "discovery", "--relevant", "yes", "--labels", "yes,no").code == 0
+    assert cli("status", "-p", p).code == 0
+    memo = json.loads(statuscache.path(p).read_text())
+    assert any(str(e).endswith("scores.csv") for e in memo["extra"])

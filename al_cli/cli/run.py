@@ -91,14 +91,19 @@ def memo_status() -> None:
     set_progress(None)
     for root in {r.resolve(): None for r in roots}:
         try:
-            if any((root / f).exists() and (root / f).stat().st_size > MEMO_MAX_LOG for f in ("labels.csv", "scores.csv")):
-                continue
-            if (root / "recall_sample.csv").exists():
-                continue  # its status reads the pool (the urn), which may warn: 'al status' says it
             from al_cli.commands.status import refresh
             from al_cli.store import Project
 
-            refresh(Project(root), quiet=True)
+            def big(name: str) -> bool:
+                return (root / name).exists() and (root / name).stat().st_size > MEMO_MAX_LOG
+
+            proj = Project(root)
+            # scores.csv is read by the status of a discovery project only (its recall estimate)
+            if big("labels.csv") or (big("scores.csv") and proj.config.task == "discovery"):
+                continue
+            if (root / "recall_sample.csv").exists():
+                continue  # its status reads the pool (the urn), which may warn: 'al status' says it
+            refresh(proj, quiet=True)
         except Exception:  # noqa: BLE001 - the memo is an optimisation, never a failure
             pass
 

@@ -68,6 +68,8 @@ def refresh(proj: Project, quiet: bool = True) -> StatusResult:
 
     try:
         extra = [str(proj.pool_path.resolve())]
+        if proj.config.task == "discovery":
+            extra += [str((proj.root / n).resolve()) for n in statuscache.DISCOVERY_INPUTS]
     except Exception:  # noqa: BLE001 - no pool file named: _compute says what is wrong
         extra = []
     taken = time.time_ns()
