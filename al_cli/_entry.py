@@ -16,7 +16,7 @@ def main() -> None:
     try:
         if _memoised_status(sys.argv[1:]):
             return
-        if sys.argv[1:2] in (["score"], ["query"]):  # their plain scripted forms without typer
+        if sys.argv[1:2] in (["score"], ["query"], ["status"]):  # their plain scripted forms without typer
             from al_cli.cli.run import fast
 
             if fast(sys.argv[1:]):

@@ -28,6 +28,7 @@ def _al(code: str, *args, cwd=None) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("argv,expected", [
     (["score"], ("score", {"project": None, "json_out": False})),
     (["score", "-p", "x", "--json"], ("score", {"project": Path("x"), "json_out": True})),
+    (["status", "--json", "-p", "x"], ("status", {"project": Path("x"), "json_out": True})),
     (["query", "--size", "100", "--strategy", "entropy", "--random-fraction", "0", "--diversity", "none"],
      ("query", {"project": None, "json_out": False, "size": 100, "strategy": "entropy",
                 "random_fraction": 0.0, "diversity": "none"})),
@@ -41,7 +42,8 @@ def test_plain_forms_are_taken(argv, expected):
 
 @pytest.mark.parametrize("argv", [
     ["score", "--help"], ["score", "--scheduler", "tcp://x:1"], ["score", "--project=x"], ["score", "-p"],
-    ["score", "--json", "--json"], ["score", "-p", "a", "--project", "b"], ["status"], [],
+    ["score", "--json", "--json"], ["score", "-p", "a", "--project", "b"], ["status", "--size", "3"], [],
+    ["status", "--help"], ["statu"],
     ["query", "--size", "0"], ["query", "--size", "ten"], ["query", "-n", "3", "--size", "4"],
     ["query", "--strategy", "nonsense"], ["query", "--strategy", "margin;rm"], ["query", "--diversity", "all"],
     ["query", "--random-fraction", "1"], ["query", "--random-fraction", "-0.1"], ["query", "--explain"],
@@ -65,7 +67,7 @@ def test_the_fast_path_says_and_writes_what_typer_does(cli, project, tmp_path):
     shutil.copytree(project, twin)
     steps = [["score"], ["score", "--json"],
              ["query", "--size", "7", "--strategy", "entropy", "--random-fraction", "0", "--diversity", "none"],
-             ["query", "-n", "5", "--strategy", "margin+kmeans", "--json"]]
+             ["query", "-n", "5", "--strategy", "margin+kmeans", "--json"], ["status"], ["status", "--json"]]
     for args in steps:
         fast = _al(WATCH + ENTRY, *args, "-p", project)
         slow = _al(WATCH + TYPER, *args, "-p", twin)
@@ -77,6 +79,13 @@ def test_the_fast_path_says_and_writes_what_typer_does(cli, project, tmp_path):
         assert strip(fast.stderr) == strip(slow.stderr), args
     for name in ("scores.csv", "queue.csv"):
         assert (project / name).read_bytes() == (twin / name).read_bytes(), name
+    for root in (project, twin):  # a stale memo: status computed, still without typer
+        (root / "cache" / "status.json").unlink()
+    fast = _al(WATCH + ENTRY, "status", "-p", project)
+    slow = _al(WATCH + TYPER, "status", "-p", twin)
+    assert fast.returncode == slow.returncode == 0 and "typer loaded: False" in fast.stderr
+    assert fast.stdout.replace(str(project), "P") == slow.stdout.replace(str(twin), "P")
+    assert (project / "cache" / "status.json").exists()  # and memoised again
 
 
 def test_errors_are_one_line_and_the_same_exit_code(project, tmp_path):

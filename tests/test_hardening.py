@@ -270,7 +270,8 @@ def test_ctrl_c_while_loading_is_one_line():
             "builtins.__import__ = imp\n"
             "from al_cli._entry import main\n"
             "main()\n")
-    r = subprocess.run([sys.executable, "-c", code, "status"], capture_output=True, text=True)
+    # (a command that needs the command line: plain score, query and status run without typer)
+    r = subprocess.run([sys.executable, "-c", code, "evaluate"], capture_output=True, text=True)
     assert r.returncode == 130 and r.stderr == "error: interrupted\n", r.stderr
 
 

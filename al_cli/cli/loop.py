@@ -394,10 +394,6 @@ def query(
 @handle
 def status(project: Optional[Path] = ProjectOpt, json_out: bool = JsonOpt) -> None:
     """Labels so far, the queue, the model, the last metrics, and the next command."""
-    from al_cli import api
-
-    from al_cli.status_view import show_status
-
-    show_status(api.cached_status(open_project(project)), json_out)
+    run.status_command(project, json_out)
 
 

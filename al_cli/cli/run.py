@@ -1,11 +1,13 @@
 """Running a command without typer: the error guard every command runs under, the
-output of ``al score`` and ``al query``, and a fast path for their common scripted forms.
+output of ``al score``, ``al query`` and ``al status``, and a fast path for their common
+scripted forms.
 
 typer parses options through pydantic (about 0.25 s of imports and adapters per process),
 which an ``al score && al query`` loop in a Makefile or cron pays twice per round. The
 console script (:mod:`al_cli._entry`) hands ``al score [-p DIR] [--json]`` and ``al query``
 with ``-p``, ``--size``, ``--strategy``, ``--diversity``, ``--random-fraction`` and
-``--json`` to :func:`fast` before typer is imported. It takes them only when every
+``--json`` to :func:`fast` before typer is imported, and ``al status [-p DIR] [--json]``
+when its memo is stale (a current memo is printed by the console script itself). It takes them only when every
 argument is one of those in its plain form with a value typer would accept too; anything
 else (``--help``, another option, ``--opt=value``, a doubtful value) goes the usual way,
 which also gives the usage errors. Either way the same functions run and print
@@ -224,9 +226,17 @@ _FRACTION = re.compile(r"(0?\.[0-9]{1,12}|0)\Z")
 _PLAIN = re.compile(r"[A-Za-z0-9_.+]+\Z")  # a strategy spec's characters ('margin+kcenter+rf0.2')
 
 
+def status_command(project: Path | None, json_out: bool) -> None:
+    from al_cli import api
+    from al_cli.status_view import show_status
+    from al_cli.store import Project
+
+    show_status(api.cached_status(Project.open(project)), json_out)
+
+
 def _parsed(argv: list[str]) -> tuple[str, dict[str, Any]] | None:
-    """(command, keyword arguments) of a plain 'al score' or 'al query', or None."""
-    if not argv or argv[0] not in ("score", "query"):
+    """(command, keyword arguments) of a plain 'al score', 'al query' or 'al status', or None."""
+    if not argv or argv[0] not in ("score", "query", "status"):
         return None
     cmd, rest = argv[0], list(argv[1:])
     kw: dict[str, Any] = {"project": None, "json_out": False}
@@ -283,7 +293,7 @@ def fast(argv: list[str]) -> bool:
     if got is None:
         return False
     cmd, kw = got
-    fn = score_command if cmd == "score" else query_command
+    fn = {"score": score_command, "query": query_command, "status": status_command}[cmd]
     if cmd == "score":
         kw["scheduler"] = None
     try:
