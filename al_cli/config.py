@@ -141,9 +141,11 @@ def _section(raw: dict, name: str, cls, where: str):
         raise ConfigError(f"{where}: section '{name}': {exc}") from None
 
 
-def _expect(cond: bool, where: str, fieldname: str, msg: str) -> None:
+def _expect(cond: bool, where: str, fieldname: str, msg) -> None:
+    """``msg``: the text, or a function that makes it (only when the check fails: listing a
+    registry's names looks up its plugins, which costs every command a few hundredths)."""
     if not cond:
-        raise ConfigError(f"{where}: field '{fieldname}' {msg}")
+        raise ConfigError(f"{where}: field '{fieldname}' {msg() if callable(msg) else msg}")
 
 
 def from_dict(raw: Any, where: str = "al.yaml") -> Config:
@@ -211,13 +213,13 @@ def validate(cfg: Config, where: str = "al.yaml") -> None:
     from al_cli.strategies.registry import DIVERSITY, STRATEGIES
 
     _expect(isinstance(cfg.model.name, str) and cfg.model.name in MODELS, where, "model.name",
-            f"must be one of {', '.join(MODELS.names())} (got {cfg.model.name!r})")
+            lambda: f"must be one of {', '.join(MODELS.names())} (got {cfg.model.name!r})")
     _expect(cfg.model.class_weight in (None, "balanced"), where, "model.class_weight",
             "must be 'balanced' or null")
     _expect(isinstance(cfg.model.params, dict), where, "model.params", "must be a mapping")
     s = cfg.strategy
     _expect(isinstance(s.name, str) and s.name in STRATEGIES, where, "strategy.name",
-            f"must be one of {', '.join(STRATEGIES.names())} (got {s.name!r})")
+            lambda: f"must be one of {', '.join(STRATEGIES.names())} (got {s.name!r})")
     _expect(isinstance(s.diversity, str) and s.diversity in DIVERSITY, where, "strategy.diversity",
             f"must be one of {', '.join(DIVERSITY)} (got {s.diversity!r})")
     _expect(_num(s.random_fraction) and 0 <= s.random_fraction < 1, where,

@@ -224,3 +224,14 @@ def test_a_row_number_column_is_not_a_feature(cli, tmp_path, tabular_csv):
     assert r.code == 0, r.stderr
     assert r.json()["feature_columns"] == ["x1", "x2", "colour"]
     assert "Unnamed: 0, row look like free text, ids or row numbers" in r.stderr
+
+
+def test_an_unknown_model_or_strategy_in_al_yaml_lists_the_names(cli, project):
+    for field, value, listed in (("model.name", "gradient_magic", "logistic_regression"),
+                                 ("strategy.name", "psychic", "margin")):
+        text = (project / "al.yaml").read_text()
+        _set(project, **{field: value})
+        r = cli("status", "-p", project)
+        assert r.code == 1 and "Traceback" not in r.stderr
+        assert f"'{field}' must be one of" in r.stderr and listed in r.stderr and repr(value) in r.stderr
+        (project / "al.yaml").write_text(text)
