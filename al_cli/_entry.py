@@ -6,8 +6,9 @@ traceback, like one while a command runs.
 answer is memoised (store/statuscache.py) and the folder has not changed since, it is
 printed from here, before typer builds the command line (about 0.15 s less). Anything
 else, or any doubt (another option, an old folder format, no memo), goes the usual way;
-the output is the same either way (tests/test_status_memo.py). ``al score`` and ``al
-query`` in their plain scripted forms run without typer too (:mod:`al_cli.cli.run`)."""
+the output is the same either way (tests/test_status_memo.py). ``al score``, ``al
+query`` and a status whose memo is stale run without typer too, in their plain scripted forms
+(:mod:`al_cli.cli.run`)."""
 
 import sys
 

@@ -18,7 +18,7 @@ import typer
 from al_cli import __version__
 from al_cli.status_view import counts  # noqa: F401 - the commands' modules use it from here
 from al_cli.cli import run
-from al_cli.cli.run import hint, os_error_sentence  # noqa: F401 - the commands' modules use them from here
+from al_cli.cli.run import hint  # noqa: F401 - the commands' modules use it from here
 
 def examples(*lines: str) -> str:
     """A help epilog whose example commands keep their lines ('\\b' stops click from

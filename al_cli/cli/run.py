@@ -250,7 +250,7 @@ def _parsed(argv: list[str]) -> tuple[str, dict[str, Any]] | None:
             kw["json_out"] = True
             continue
         key = takes.pop(a, None)
-        if key is None or not rest or key in kw and kw[key] is not None:
+        if key is None or not rest:  # another option, a repeated one (its names are gone), no value
             return None
         value = rest.pop(0)
         if key == "project":

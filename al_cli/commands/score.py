@@ -132,9 +132,8 @@ def _write_binary(proj: Project, out: Columns, rows: np.ndarray, columns: list[s
     for 'al query' to load in milliseconds instead of parsing the CSV. Appended to when
     scores.csv was; None (and no file) when it cannot be written."""
     path = proj.cache_dir / SCORES_BINARY
-    at = {name: f for name, f in zip(out.names, out.fields)}
     arrays = {"rows": np.asarray(rows, dtype=np.int64),
-              **{f"s_{c}": np.asarray(at[c], dtype=np.float64) for c in columns}}
+              **{f"s_{c}": np.asarray(out.column(c), dtype=np.float64) for c in columns}}
     if append:
         old = read_binary(proj, None)
         if old is None:
@@ -205,10 +204,9 @@ def score(proj: Project, scheduler: str | None = None) -> ScoreResult:
             "created": now_iso(), "base": base, "n_rows": snap.n_rows, "n_scored": n_total,
             "file": {"size": fh.size, "sha256": fh.sha.hexdigest()},
             "binary": binary})
-    at = {name: f for name, f in zip(out.names, out.fields)}
-    _, classes, top = at["predicted"]
+    _, classes, top = out.column("predicted")
     counts = np.bincount(top, minlength=len(classes))
     pred = {str(classes[j]): int(counts[j]) for j in np.argsort(-counts, kind="stable") if counts[j]}
     return ScoreResult(version, n_total, str(proj.scores_path), snap.features.cached, pred,
-                       float(np.mean(at["entropy"])) if len(out) else float("nan"), extra, len(out),
+                       float(np.mean(out.column("entropy"))) if len(out) else float("nan"), extra, len(out),
                        kept is not None)

@@ -33,6 +33,9 @@ class Columns:
     names: list[str]
     fields: list  # per column: np.ndarray of numbers, or ('text', pyarrow string array), or ('codes', names, codes)
 
+    def column(self, name: str):
+        return self.fields[self.names.index(name)]
+
     def __len__(self) -> int:
         f = self.fields[0]
         return len(f) if isinstance(f, np.ndarray) else len(f[-1])
@@ -128,7 +131,7 @@ def _number_block(v: np.ndarray, filler: int, end: int) -> np.ndarray:
         if filler != 0:
             block = np.where(block == 0, np.uint8(filler), block)
         return block
-    if v.size and np.all(v == v[0]) and v.dtype.kind in "iub":
+    if v.size and np.all(v == v[0]) and v.dtype.kind in "iu":
         text = str(int(v[0])).encode("ascii")
         return np.broadcast_to(np.frombuffer(text + bytes([end]), np.uint8), (len(v), len(text) + 1))
     import pyarrow as pa

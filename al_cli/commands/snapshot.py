@@ -187,7 +187,7 @@ class Snapshot:
     def ids_at(self, positions) -> np.ndarray:
         """The ids at these pool positions (a numpy array of str)."""
         positions = np.asarray(positions, dtype=np.int64)
-        if "_index_ids" in self.__dict__ or ("features" in self.__dict__ and self.features._ids is not None):
+        if "_index_ids" in self.__dict__ or ("features" in self.__dict__ and self.features.has_id_array):
             return self.pool_ids[positions]
         import pyarrow as pa
 

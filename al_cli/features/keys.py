@@ -109,6 +109,11 @@ class PoolFeatures:
             self._ids, self._arrow = value, None
 
     @property
+    def has_id_array(self) -> bool:
+        """Whether the numpy array of ids is made already (else :attr:`ids` makes it)."""
+        return self._ids is not None
+
+    @property
     def arrow_ids(self):
         """The ids as pyarrow strings."""
         if self._arrow is None:
