@@ -299,13 +299,23 @@ class Snapshot:
     def labels_key(self) -> str:
         """A digest of the training labels as given (audit ids out, before the validation
         and pool filters and twin sharing): retrain records it in the manifest, and status
-        compares it to tell whether the latest model is current."""
+        compares it to tell whether the latest model is current (store/labellog.labels_key)."""
+        eff = self.known_labels
+        eff = eff[~eff["id"].isin(self.audit_set)]
+        return labellog.labels_key(zip(eff["id"].astype(str).tolist(), eff["label"].astype(str).tolist()))
+
+    def labels_key_matches(self, key: str) -> bool:
+        """Whether a manifest's ``labels_key`` is the key of the labels now. A key of the
+        first format (32 hex digits, a pandas hash, written before status could compute
+        without pandas) is compared with that hash: older projects are not told to retrain."""
+        if labellog.is_labels_key(key):
+            return key == self.labels_key
         import hashlib
 
         eff = self.known_labels
         eff = eff.loc[~eff["id"].isin(self.audit_set), ["id", "label"]].astype(str).sort_values("id")
         rows = pd.util.hash_pandas_object(eff, index=False).to_numpy()
-        return hashlib.sha256(rows.tobytes()).hexdigest()[:32]
+        return key == hashlib.sha256(rows.tobytes()).hexdigest()[:32]
 
     # -- models --------------------------------------------------------------------
     @cached_property

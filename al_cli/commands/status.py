@@ -74,8 +74,10 @@ def refresh(proj: Project, quiet: bool = True) -> StatusResult:
         extra = []
     taken = time.time_ns()
     before = statuscache.signature(proj.root, extra)
+    from al_cli.commands import status_lite
+
     with report.collecting() as said:
-        res = _compute(proj)
+        res = status_lite.compute(proj) or _compute(proj)
     if not quiet:
         for level, msg in said:
             report._say(level, msg)
@@ -106,44 +108,60 @@ def _compute(proj: Project) -> StatusResult:
     hist = proj.read_history()
     ev = hist[hist["event"] == "evaluate"]
     last = None
-    stopped = None
     if len(ev):
         r = ev.iloc[-1]
         last = {"model_version": int(r["model_version"]), "n_labeled": int(r["n_labeled"]),
                 "source": r["source"], "accuracy": float(r["accuracy"]), "macro_f1": float(r["macro_f1"])}
     state = proj.read_pool_state() or {}
     train = eff[~eff["id"].isin(snap.audit_set)]
-    p = _P
-    if len(eff) == 0 and len(q) == 0:
-        nxt = f"al seed{p} --size {cfg.batch_size}"
-    elif len(q):
-        nxt = f"al label{p}" if n_adj < len(q) else f"al label{p} --adjudicate"
-    elif train["label"].nunique() < 2:
-        # a model needs two classes: more labels, found at random, before any retrain
-        nxt = f"al query{p} --strategy random --size {cfg.batch_size}"
-    elif version is None:
-        nxt = f"al retrain{p}"
-    else:
+    reason = ev.iloc[-1].get("stop_reason") if len(ev) else None
+
+    def current(version: int) -> bool:
         man = proj.load_manifest(version)
         key = man.get("labels_key")
-        if (snap.labels_key != key) if key else (man.get("n_labeled") != len(train)):
-            nxt = f"al retrain{p}"
-        elif last is None or last["model_version"] != version:
-            nxt = f"al evaluate{p}"
-        else:
-            reason = ev.iloc[-1].get("stop_reason")
-            if isinstance(reason, str) and reason.strip():
-                stopped = reason.strip()
-                nxt = f"al export{p} -o labeled.csv"
-            else:
-                nxt = f"al query{p}"
+        return snap.labels_key_matches(key) if key else man.get("n_labeled") == len(train)
+
+    nxt, stopped = next_step(cfg.batch_size, len(eff), len(q), n_adj, train["label"].nunique(), version, current,
+                             last, reason.strip() if isinstance(reason, str) else None)
     log = snap.log
     con = snap.consensus
-    annot = con.answered["annotator"].value_counts()  # items with a current answer, not log rows
+    annot = annotator_counts(con.answered["annotator"].tolist())
     return StatusResult(str(proj.root), len(eff), per_class(eff, cfg.labels), len(q), version, last,
-                        nxt, state.get("n_rows"), {str(k): int(v) for k, v in annot.items()},
+                        nxt, state.get("n_rows"), annot,
                         log.skipped_lines, stopped, len(con.conflicts), con.unresolved, cfg.labeling.consensus,
                         n_adj, len(snap.overlap_short()), discovery_state(snap, eff) if cfg.task == "discovery" else None)
+
+
+def annotator_counts(annotators: list[str]) -> dict[str, int]:
+    """Items with a current answer per annotator (not log rows), most first; ties in the
+    order the annotators first answered."""
+    counts: dict[str, int] = {}
+    for a in annotators:
+        counts[str(a)] = counts.get(str(a), 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def next_step(batch_size: int, n_labeled: int, n_queue: int, n_adj: int, n_train_classes: int,
+              version: int | None, current, last: dict[str, Any] | None, stop_reason: str | None
+              ) -> tuple[str, str | None]:
+    """(the next command, the stopping rule met) from the status's figures; ``current(v)``
+    tells whether model ``v`` was trained on the labels as they are now (asked only when it
+    matters). Shared by the pandas and the plain computation (status_lite.py)."""
+    p = _P
+    if n_labeled == 0 and n_queue == 0:
+        return f"al seed{p} --size {batch_size}", None
+    if n_queue:
+        return (f"al label{p}" if n_adj < n_queue else f"al label{p} --adjudicate"), None
+    if n_train_classes < 2:
+        # a model needs two classes: more labels, found at random, before any retrain
+        return f"al query{p} --strategy random --size {batch_size}", None
+    if version is None or not current(version):
+        return f"al retrain{p}", None
+    if last is None or last["model_version"] != version:
+        return f"al evaluate{p}", None
+    if stop_reason:
+        return f"al export{p} -o labeled.csv", stop_reason
+    return f"al query{p}", None
 
 
 def discovery_state(snap: Snapshot, eff, target: float = 0.95, confidence: float = 0.95) -> dict[str, Any]:

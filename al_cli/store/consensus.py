@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 RULES = ("latest", "majority", "adjudicated")
 
@@ -74,6 +75,8 @@ def standing_adjudications(log) -> pd.DataFrame:
 
 
 def consensus(log, rule: str = "latest") -> Consensus:
+    import pandas as pd
+
     if rule not in RULES:
         raise ValueError(f"unknown consensus rule {rule!r} (known: {', '.join(RULES)})")
     empty = pd.DataFrame(columns=["id", "label", "annotator"])

@@ -280,6 +280,26 @@ def frame_of(rows: list[dict[str, Any]]):
     return _typed(pd.DataFrame(recs, columns=LABEL_COLUMNS, dtype=str))
 
 
+#: the format mark of :func:`labels_key`'s digests (a key without it is the first format's)
+LABELS_KEY_PREFIX = "2:"
+
+
+def labels_key(pairs: Iterable[tuple[str, str]]) -> str:
+    """The digest of a set of (id, label) pairs, in any order: what a model was trained on
+    (the manifest's ``labels_key``). Plain Python, so that ``al status`` can compare it
+    without pandas; each field is written with its length, so no id or label can run into
+    the next."""
+    import hashlib
+
+    body = "".join(f"{len(i)}:{i}{len(lab)}:{lab}\n" for i, lab in sorted(pairs))
+    return LABELS_KEY_PREFIX + hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def is_labels_key(key: Any) -> bool:
+    """Whether ``key`` is of :func:`labels_key`'s format (not the first format's)."""
+    return isinstance(key, str) and key.startswith(LABELS_KEY_PREFIX)
+
+
 def effective_labels(log, rule: str = "latest"):
     """id -> current label under the consensus ``rule`` (see al_cli.store.consensus):
     each annotator's latest answer (an undo retracts it); across annotators, by default,

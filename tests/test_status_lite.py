@@ -1,0 +1,200 @@
+"""'al status' without pandas (commands/status_lite.py): whenever it answers, it answers as
+the pandas computation does; it answers the common project; the console script then imports
+no pandas; and the labels key it compares is the one retrain writes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from al_cli import report
+from al_cli.commands import status as status_mod
+from al_cli.commands import status_lite
+from al_cli.store import LABEL_COLUMNS, Project, labellog
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _loop(cli, project: Path) -> None:
+    assert cli("seed", "-p", project, "--size", "12").code == 0
+    assert cli("label", "-p", project, "--import", project.parent / "answers.csv", "--queued-only").code == 0
+    assert cli("retrain", "-p", project).code == 0
+    assert cli("evaluate", "-p", project).code == 0
+
+
+def _both(project: Path):
+    """(plain answer or None, pandas answer), each from a fresh Project."""
+    lite = status_lite.compute(Project.open(project))
+    with report.collecting():
+        full = status_mod._compute(Project.open(project))
+    return lite, full
+
+
+def _same(lite, full) -> None:
+    a, b = asdict(lite), asdict(full)
+    assert a == b
+    assert list(a["annotators"].items()) == list(b["annotators"].items())
+    assert list(a["labels_per_class"].items()) == list(b["labels_per_class"].items())
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+@pytest.fixture
+def looped(cli, project):
+    """A project after seed, label, retrain and evaluate."""
+    _loop(cli, project)
+    return project
+
+
+def test_the_common_project_is_answered_without_pandas_and_as_with_it(looped):
+    lite, full = _both(looped)
+    assert lite is not None
+    _same(lite, full)
+    assert lite.next_command.endswith("al query") or "al query" in lite.next_command
+
+
+def test_a_new_answer_after_retrain_says_retrain(looped, tmp_path):
+    import shutil
+
+    project = tmp_path / "p"
+    shutil.copytree(looped, project)
+    log = (project / "labels.csv").read_text(encoding="utf-8").splitlines()
+    first = next(csv.reader([log[1]]))
+    other = "b" if first[1] != "b" else "c"
+    with open(project / "labels.csv", "a", encoding="utf-8") as fh:
+        fh.write(f"{first[0]},{other},x,2026-01-01T00:00:00,1,1.000,,labeled\n")
+    lite, full = _both(project)
+    assert lite is not None and "al retrain" in lite.next_command
+    _same(lite, full)
+
+
+def test_a_labels_key_of_the_first_format_is_still_compared(looped, tmp_path):
+    """A manifest written before the plain key (a pandas hash) still matches the labels it
+    was trained on: no spurious 'al retrain'; the plain computation steps aside for it."""
+    import hashlib
+    import shutil
+
+    import pandas as pd
+
+    from al_cli.commands.snapshot import Snapshot
+
+    project = tmp_path / "p"
+    shutil.copytree(looped, project)
+    proj = Project.open(project)
+    snap = Snapshot(proj)
+    eff = snap.known_labels
+    eff = eff.loc[~eff["id"].isin(snap.audit_set), ["id", "label"]].astype(str).sort_values("id")
+    legacy = hashlib.sha256(pd.util.hash_pandas_object(eff, index=False).to_numpy().tobytes()).hexdigest()[:32]
+    v = proj.latest_model_version()
+    proj.models.write_manifest(v, {**proj.load_manifest(v), "labels_key": legacy})
+    lite, full = _both(project)
+    assert lite is None
+    assert "al retrain" not in full.next_command
+    assert "al query" in full.next_command
+
+
+def test_labels_key_is_order_free_and_unambiguous():
+    k = labellog.labels_key([("a", "x"), ("b", "y")])
+    assert k == labellog.labels_key([("b", "y"), ("a", "x")])
+    assert labellog.is_labels_key(k) and not labellog.is_labels_key("0" * 32)
+    assert labellog.labels_key([("a1", "x")]) != labellog.labels_key([("a", "1x")])
+    assert k != labellog.labels_key([("a", "x"), ("b", "z")])
+
+
+def test_the_console_script_imports_no_pandas_after_a_hand_edit(looped, tmp_path):
+    import shutil
+
+    project = tmp_path / "p"
+    shutil.copytree(looped, project)
+    (project / "labels.csv").touch()
+    code = ("import sys\nsys.argv = ['al', 'status', '--json', '-p', sys.argv[1]]\n"
+            "from al_cli._entry import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('PANDAS' if 'pandas' in sys.modules else 'NOPANDAS', file=sys.stderr)\n")
+    r = subprocess.run([sys.executable, "-c", code, str(project)], capture_output=True, text=True, cwd=ROOT)
+    assert r.stderr.strip().endswith("NOPANDAS"), r.stderr
+    out = json.loads(r.stdout)
+    assert out["n_labeled"] == 12
+
+
+def test_a_retraction_after_a_skip_leaves_the_answer_standing(looped):
+    """The rule of consensus.current_answers, which the plain computation repeats."""
+    log = (looped / "labels.csv").read_text(encoding="utf-8")
+    fresh = [f"r{i:03d}" for i in range(150) if f"r{i:03d}," not in log][:2]
+    extra = [["r140", "a", "zed", "t", "2", "1.000", "", "labeled"],
+             ["r140", "", "zed", "t", "2", "", "", "skipped"],
+             ["r140", "", "zed", "t", "2", "", "", "retracted"],
+             ["r141", "b", "zed", "t", "2", "1.000", "", "labeled"],
+             ["r141", "", "zed", "t", "2", "", "", "retracted"]]
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(
+        [[{"r140": fresh[0], "r141": fresh[1]}[r[0]], *r[1:]] for r in extra])
+    (looped / "labels.csv").write_text(log + buf.getvalue(), encoding="utf-8")
+    lite, full = _both(looped)
+    assert lite is not None
+    _same(lite, full)
+    assert lite.n_labeled == 13 and lite.annotators["zed"] == 1
+
+
+IDS = [f"r{i:03d}" for i in range(6)]
+ROW = st.tuples(st.sampled_from(IDS[:4]), st.sampled_from(["a", "b", "c", "a", "b", "zzz"]),
+                st.sampled_from(["ann", "bob"]),
+                st.sampled_from(["labeled", "labeled", "labeled", "skipped", "retracted", "adjudicated"]))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(extra=st.lists(ROW, max_size=14), keep_base=st.booleans(),
+       queue=st.lists(st.tuples(st.sampled_from(IDS + ["r100", "r101"]),
+                                st.sampled_from(["query", "query", "seed", "adjudicate"])), max_size=6),
+       audit=st.lists(st.sampled_from(IDS), max_size=3, unique=True),
+       rule=st.sampled_from(["latest", "majority", "adjudicated"]), overlap=st.sampled_from([0.0, 0.5, 1.0]),
+       stop=st.sampled_from(["", "", "target reached", "  "]), torn=st.sampled_from([False, False, True]))
+def test_whenever_the_plain_computation_answers_it_agrees(looped, extra, keep_base, queue, audit, rule,
+                                                          overlap, stop, torn):
+    project = looped
+    files = {n: (project / n).read_bytes() for n in ("labels.csv", "queue.csv", "al.yaml", "history.csv")}
+    try:
+        base = list(csv.reader(io.StringIO(files["labels.csv"].decode())))[1:] if keep_base else []
+        rows = base + [[i, lab, who, "2026-01-01T00:00:00", "2", "1.000", "", s] for i, lab, who, s in extra]
+        _write_csv(project / "labels.csv", LABEL_COLUMNS, rows)
+        if torn:
+            with open(project / "labels.csv", "a", encoding="utf-8") as fh:
+                fh.write('r000,a,ann,"2026')
+        _write_csv(project / "queue.csv", ["id", "purpose", "round", "strategy"],
+                   [[i, p, "2", "margin"] for i, p in queue])
+        if audit:
+            _write_csv(project / "audit.csv", ["id", "added"], [[i, "2026-01-01"] for i in audit])
+        cfg = yaml.safe_load(files["al.yaml"])
+        cfg.setdefault("labeling", {}).update({"consensus": rule, "overlap": overlap})
+        (project / "al.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+        hist = list(csv.reader(io.StringIO(files["history.csv"].decode())))
+        if "stop_reason" in hist[0]:
+            k = hist[0].index("stop_reason")
+            hist[-1][k] = stop
+            _write_csv(project / "history.csv", hist[0], hist[1:])
+        lite, full = _both(project)
+        if lite is not None:
+            _same(lite, full)
+        plain = (not torn and rule == "latest" and not any(s == "adjudicated" or lab == "zzz" for _, lab, _, s in extra)
+                 and not any(p == "adjudicate" for _, p in queue))
+        if plain:
+            assert lite is not None  # the common project is answered without pandas
+    finally:
+        for n, b in files.items():
+            (project / n).write_bytes(b)
+        (project / "audit.csv").unlink(missing_ok=True)
