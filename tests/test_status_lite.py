@@ -198,3 +198,53 @@ def test_whenever_the_plain_computation_answers_it_agrees(looped, extra, keep_ba
         for n, b in files.items():
             (project / n).write_bytes(b)
         (project / "audit.csv").unlink(missing_ok=True)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(extra=st.lists(st.tuples(st.sampled_from(["d001", "d005", "d010", "d011", "d012"]),
+                                st.sampled_from(["relevant", "other"]), st.sampled_from(["ann", "bob"]),
+                                st.sampled_from(["labeled", "labeled", "retracted"])), max_size=8),
+       audit=st.lists(st.sampled_from(["d001", "d002", "d003", "d005"]), max_size=2, unique=True),
+       stale_scores=st.booleans(), recall_sample=st.sampled_from([False, False, True]))
+def test_a_discovery_project_is_answered_as_with_pandas(cli, tmp_path, extra, audit, stale_scores, recall_sample):
+    from tests.test_discovery import _pool
+
+    p = tmp_path / "disc"
+    if not (p / "scores.csv").exists():
+        _pool(tmp_path)
+        assert cli("init", p, "--data", tmp_path / "pool.csv", "--id-column", "id", "--text-column", "text",
+                   "--labels", "relevant,other", "--task", "discovery", "--relevant", "relevant").code == 0
+        assert cli("seed", "-p", p, "--size", "20").code == 0
+        assert cli("label", "-p", p, "--import", tmp_path / "answers.csv", "--queued-only").code == 0
+        assert cli("retrain", "-p", p).code == 0
+        assert cli("score", "-p", p).code == 0
+    files = {n: (p / n).read_bytes() for n in ("labels.csv", "scores.csv")}
+    try:
+        rows = [[i, lab, who, "2026-01-01T00:00:00", "2", "1.000", "", s] for i, lab, who, s in extra]
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(rows)
+        (p / "labels.csv").write_text(files["labels.csv"].decode() + buf.getvalue(), encoding="utf-8")
+        if audit:
+            _write_csv(p / "audit.csv", ["id", "added"], [[i, "2026-01-01"] for i in audit])
+        if audit:  # audit rows are never scored (never queried)
+            text = files["scores.csv"].decode().splitlines()
+            (p / "scores.csv").write_text("\n".join(
+                [text[0], *(t for t in text[1:] if t.split(",")[0] not in audit)]) + "\n", encoding="utf-8")
+        if stale_scores:
+            text = (p / "scores.csv").read_text(encoding="utf-8").splitlines()
+            k = text[0].split(",").index("model_version")
+            body = [",".join(f if j != k else "7" for j, f in enumerate(line.split(","))) for line in text[1:]]
+            (p / "scores.csv").write_text("\n".join([text[0], *body]) + "\n", encoding="utf-8")
+        if recall_sample:
+            _write_csv(p / "recall_sample.csv", ["id", "kind", "position", "added"],
+                       [["-", "urn", "99", "t"], ["d000", "read", "", "t"], ["d030", "sample", "1", "t"]])
+        lite, full = _both(p)
+        assert (lite is None) == recall_sample
+        if lite is not None:
+            _same(lite, full)
+            assert list(lite.discovery) == list(full.discovery)
+    finally:
+        for n, b in files.items():
+            (p / n).write_bytes(b)
+        (p / "audit.csv").unlink(missing_ok=True)
+        (p / "recall_sample.csv").unlink(missing_ok=True)

@@ -8,7 +8,8 @@ module reads the folder's small CSV files with the csv module and computes the s
 It answers only where it is sure to agree, and otherwise returns None so that the pandas
 computation answers (and says what is wrong, if anything is). It steps aside for:
 
-- a discovery project (its recall estimate reads scores.csv);
+- a discovery project with a recall sample (its test takes scipy), or whose scores.csv is
+  over :data:`MAX_SCORES_BYTES`;
 - a label log over :data:`MAX_LOG_BYTES`, or one with a torn or malformed line, an
   adjudication, a label outside al.yaml's set (those are warned about), or, under a
   consensus rule other than ``latest``, answers in conflict;
@@ -36,6 +37,8 @@ from al_cli.store import labellog
 #: a larger label log is read by pandas' C parser (the csv module's pace, about 0.1 s per
 #: 60,000 answers, would lose to it)
 MAX_LOG_BYTES = 4 << 20
+#: a discovery project's scores.csv read here at most (about 60,000 documents)
+MAX_SCORES_BYTES = 4 << 20
 
 
 class _Aside(Exception):
@@ -45,8 +48,6 @@ class _Aside(Exception):
 def compute(proj: Project):
     """The status of ``proj`` computed without pandas, or None (see the module's docstring)."""
     cfg = proj.config  # a bad al.yaml: the same error as the pandas path gives
-    if cfg.task == "discovery":
-        return None
     try:
         return _compute(proj, cfg)
     except (_Aside, AlError, OSError, ValueError, UnicodeDecodeError, csv.Error, KeyError, TypeError):
@@ -168,7 +169,8 @@ def _compute(proj: Project, cfg):
     if "adjudicate" in purpose:
         raise _Aside
     pending = [i for i in q_ids if i not in by_id]
-    audit = set(_column(_rows(proj.audit_path), "id") or [])
+    audit_ids = _column(_rows(proj.audit_path), "id") or []
+    audit = set(audit_ids)
     train = {i: v[0] for i, v in by_id.items() if i not in audit}
     last, reason = _history_last_evaluate(proj)
     version = proj.latest_model_version()
@@ -191,7 +193,43 @@ def _compute(proj: Project, cfg):
     state = proj.read_pool_state() or {}
     return StatusResult(str(proj.root), len(by_id), per_class, len(pending), version, last, nxt,
                         state.get("n_rows"), annot, 0, stopped, conflicts, [], cfg.labeling.consensus, 0,
-                        len(_overlap_short(cfg, q_ids, annotators_of)), None)
+                        len(_overlap_short(cfg, q_ids, annotators_of)),
+                        _discovery(proj, cfg, by_id, audit_ids, version) if cfg.task == "discovery" else None)
+
+
+def _discovery(proj: Project, cfg, by_id: dict[str, tuple[str, str]], audit_ids: list[str],
+               version: int | None) -> dict[str, Any]:
+    """status.discovery_state() for a project without a recall sample."""
+    if proj.recall_sample_path.exists() or proj.recall_sample_path.is_symlink():
+        raise _Aside
+    import numpy as np
+
+    from al_cli.reports.recall import quant_estimate
+
+    found = sum(lab == cfg.relevant for lab, _ in by_id.values())
+    out: dict[str, Any] = {"read": len(by_id), "relevant_found": found, "estimated_relevant": None,
+                           "estimated_relevant_interval": None, "estimated_recall": None,
+                           "recall_low": None, "from_model": None, "recall_sample": None}
+    rows = _rows(proj.scores_path, MAX_SCORES_BYTES)
+    col = f"p_{cfg.relevant}"
+    ids, versions, probs = _column(rows, "id"), _column(rows, "model_version"), _column(rows, col)
+    if ids is None or versions is None or probs is None or not ids:
+        out["note"] = "run 'al score' for an estimate of the relevant documents still unread"
+        return out
+    if int(versions[0]) != version:
+        out["note"] = "scores.csv is from an older model: run 'al score' for a current estimate"
+        return out
+    keep = [k for k, i in enumerate(ids) if i not in by_id]
+    p = np.array([float(probs[k]) for k in keep], dtype=float)
+    scored = {ids[k] for k in keep}
+    random_rows = [i for i in dict.fromkeys(audit_ids) if i not in by_id and i not in scored]
+    if random_rows and len(p):
+        p = np.concatenate([p, np.full(len(random_rows), float(p.mean()))])
+    out["unscored_random_rows"] = len(random_rows)
+    q = quant_estimate(found, p)
+    out.update({"estimated_relevant": round(q.total, 2), "estimated_relevant_interval": list(q.total_interval),
+                "estimated_recall": q.recall, "recall_low": q.recall_low, "from_model": int(versions[0])})
+    return out
 
 
 def _overlap_short(cfg, q_ids: list[str], annotators_of: dict[str, set[str]]) -> list[str]:
