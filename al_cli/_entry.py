@@ -7,8 +7,8 @@ answer is memoised (store/statuscache.py) and the folder has not changed since, 
 printed from here, before typer builds the command line (about 0.15 s less). Anything
 else, or any doubt (another option, an old folder format, no memo), goes the usual way;
 the output is the same either way (tests/test_status_memo.py). ``al score``, ``al
-query`` and a status whose memo is stale run without typer too, in their plain scripted forms
-(:mod:`al_cli.cli.run`)."""
+query``, a status whose memo is stale and the labeler (``al label [-p DIR] [--annotator
+NAME]``) run without typer too, in their plain forms (:mod:`al_cli.cli.run`)."""
 
 import sys
 
@@ -17,7 +17,7 @@ def main() -> None:
     try:
         if _memoised_status(sys.argv[1:]):
             return
-        if sys.argv[1:2] in (["score"], ["query"], ["status"]):  # their plain scripted forms without typer
+        if sys.argv[1:2] in (["score"], ["query"], ["status"], ["label"]):  # their plain forms without typer
             from al_cli.cli.run import fast
 
             if fast(sys.argv[1:]):

@@ -35,6 +35,8 @@ def _al(code: str, *args, cwd=None) -> subprocess.CompletedProcess:
     (["query", "-n", "5", "--strategy", "margin+kcenter+rf0.2", "--random-fraction", ".25"],
      ("query", {"project": None, "json_out": False, "size": 5, "strategy": "margin+kcenter+rf0.2",
                 "random_fraction": 0.25})),
+    (["label"], ("label", {"project": None})),
+    (["label", "--annotator", "ana", "-p", "x"], ("label", {"project": Path("x"), "annotator": "ana"})),
 ])
 def test_plain_forms_are_taken(argv, expected):
     assert _parsed(argv) == expected
@@ -48,6 +50,8 @@ def test_plain_forms_are_taken(argv, expected):
     ["query", "--strategy", "nonsense"], ["query", "--strategy", "margin;rm"], ["query", "--diversity", "all"],
     ["query", "--random-fraction", "1"], ["query", "--random-fraction", "-0.1"], ["query", "--explain"],
     ["query", "--adjudicate"], ["query", "--recall-sample", "10"], ["query", "--density", "1"],
+    ["label", "--json"], ["label", "--import", "a.csv"], ["label", "--export", "-"], ["label", "--adjudicate"],
+    ["label", "--annotator"], ["label", "--annotator", "-x"], ["label", "--help"],
 ])
 def test_anything_else_goes_through_typer(argv):
     assert _parsed(argv) is None
@@ -90,7 +94,8 @@ def test_the_fast_path_says_and_writes_what_typer_does(cli, project, tmp_path):
 
 def test_errors_are_one_line_and_the_same_exit_code(project, tmp_path):
     for args in (["score", "-p", project], ["query", "--size", "3", "-p", project],
-                 ["score", "-p", tmp_path / "nowhere"]):
+                 ["score", "-p", tmp_path / "nowhere"], ["label", "-p", project],
+                 ["label", "-p", project, "--annotator", "ana"], ["label", "-p", tmp_path / "nowhere"]):
         fast, slow = _al(ENTRY, *args), _al(TYPER, *args)
         assert fast.returncode == slow.returncode == 1, (args, fast.stderr)
         assert fast.stderr == slow.stderr and fast.stderr.startswith("error: ") and "Traceback" not in fast.stderr
@@ -99,3 +104,9 @@ def test_errors_are_one_line_and_the_same_exit_code(project, tmp_path):
 def test_a_usage_error_is_left_to_typer(project):
     r = _al(ENTRY, "query", "-p", project, "--size", "0")
     assert r.returncode == 2 and "--size" in r.stderr
+
+
+def test_the_labeler_starts_without_typer(project):
+    r = _al(WATCH + ENTRY, "label", "-p", project, "--annotator", "ana")
+    assert r.returncode == 1 and "no terminal to label in" in r.stderr
+    assert "typer loaded: False" in r.stderr

@@ -196,16 +196,7 @@ def label(
         return
     if json_out:
         raise AlError("--json needs --import or --export (interactive labeling reports on screen)")
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        if adjudicate:
-            raise AlError("no terminal to adjudicate in: use 'al label --import FILE --adjudicate' "
-                          "(columns id,label: the decisions)")
-        raise AlError("no terminal to label in: use 'al label --import FILE' (columns id,label) "
-                      "or 'al label --export FILE' for an outside annotator")
-    from al_cli.annotation import labeler
-
-    labeler.run(proj, annotator=annotator, next_step=lambda: api.status(proj).next_command,
-                adjudicate=adjudicate, show_names=show_names)
+    run.label_terminal(project, annotator=annotator, adjudicate=adjudicate, show_names=show_names)
 
 
 # ----------------------------------------------------------------------------- retrain

@@ -3,11 +3,13 @@ output of ``al score``, ``al query`` and ``al status``, and a fast path for thei
 scripted forms.
 
 typer parses options through pydantic (about 0.25 s of imports and adapters per process),
-which an ``al score && al query`` loop in a Makefile or cron pays twice per round. The
-console script (:mod:`al_cli._entry`) hands ``al score [-p DIR] [--json]`` and ``al query``
-with ``-p``, ``--size``, ``--strategy``, ``--diversity``, ``--random-fraction`` and
-``--json`` to :func:`fast` before typer is imported, and ``al status [-p DIR] [--json]``
-when its memo is stale (a current memo is printed by the console script itself). It takes them only when every
+which an ``al score && al query`` loop in a Makefile or cron pays twice per round, and a
+person waits for before the labeler's first item. The console script (:mod:`al_cli._entry`)
+hands ``al score [-p DIR] [--json]`` and ``al query`` with ``-p``, ``--size``,
+``--strategy``, ``--diversity``, ``--random-fraction`` and ``--json`` to :func:`fast`
+before typer is imported, ``al status [-p DIR] [--json]`` when its memo is stale (a
+current memo is printed by the console script itself), and ``al label [-p DIR]
+[--annotator NAME]`` (the labeler in the terminal). It takes them only when every
 argument is one of those in its plain form with a value typer would accept too; anything
 else (``--help``, another option, ``--opt=value``, a doubtful value) goes the usual way,
 which also gives the usage errors. Either way the same functions run and print
@@ -234,19 +236,42 @@ def status_command(project: Path | None, json_out: bool) -> None:
     show_status(api.cached_status(Project.open(project)), json_out)
 
 
+def label_terminal(project: Path | None, annotator: str | None = None, adjudicate: bool = False,
+                   show_names: bool = False) -> None:
+    """``al label`` in the terminal (the labeler, or the adjudicator)."""
+    from al_cli import api
+    from al_cli.store import Project
+
+    proj = Project.open(project)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        if adjudicate:
+            raise AlError("no terminal to adjudicate in: use 'al label --import FILE --adjudicate' "
+                          "(columns id,label: the decisions)")
+        raise AlError("no terminal to label in: use 'al label --import FILE' (columns id,label) "
+                      "or 'al label --export FILE' for an outside annotator")
+    from al_cli.annotation import labeler
+
+    labeler.run(proj, annotator=annotator, next_step=lambda: api.status(proj).next_command,
+                adjudicate=adjudicate, show_names=show_names)
+
+
 def _parsed(argv: list[str]) -> tuple[str, dict[str, Any]] | None:
-    """(command, keyword arguments) of a plain 'al score', 'al query' or 'al status', or None."""
-    if not argv or argv[0] not in ("score", "query", "status"):
+    """(command, keyword arguments) of a plain 'al score', 'al query', 'al status' or
+    'al label' (in the terminal), or None."""
+    if not argv or argv[0] not in ("score", "query", "status", "label"):
         return None
     cmd, rest = argv[0], list(argv[1:])
     kw: dict[str, Any] = {"project": None, "json_out": False}
     takes = {"-p": "project", "--project": "project"}
+    if cmd == "label":
+        kw = {"project": None}
+        takes["--annotator"] = "annotator"
     if cmd == "query":
         takes.update({"-n": "size", "--size": "size", "--strategy": "strategy", "--diversity": "diversity",
                       "--random-fraction": "random_fraction"})
     while rest:
         a = rest.pop(0)
-        if a == "--json" and not kw["json_out"]:
+        if a == "--json" and kw.get("json_out") is False:
             kw["json_out"] = True
             continue
         key = takes.pop(a, None)
@@ -257,6 +282,10 @@ def _parsed(argv: list[str]) -> tuple[str, dict[str, Any]] | None:
             if not value or value.startswith("-"):
                 return None
             kw[key] = Path(value)
+        elif key == "annotator":
+            if value.startswith("-"):
+                return None
+            kw[key] = value
         elif key == "size":
             if not _UINT.match(value) or int(value) < 1:
                 return None
@@ -287,13 +316,13 @@ def _parsed(argv: list[str]) -> tuple[str, dict[str, Any]] | None:
 
 
 def fast(argv: list[str]) -> bool:
-    """Run ``argv`` here when it is a plain 'al score' or 'al query' (see the module's
+    """Run ``argv`` here when it is a plain 'al score', 'al query', 'al status' or 'al label' (see the module's
     docstring); False to go the usual way (typer). Exits with the command's code."""
     got = _parsed(argv)
     if got is None:
         return False
     cmd, kw = got
-    fn = {"score": score_command, "query": query_command, "status": status_command}[cmd]
+    fn = {"score": score_command, "query": query_command, "status": status_command, "label": label_terminal}[cmd]
     if cmd == "score":
         kw["scheduler"] = None
     try:
