@@ -9,6 +9,7 @@ AL_TYPES = (
     "numpy.dtype",  # a transformer's dtype=np.float32 parameter
     "al_cli.features.builtin.TextJoiner",
     "al_cli.features.builtin.CompactTfidf",
+    "al_cli.features.builtin.SaturatedTfidf",
     "al_cli.models.builtin.EncodedLabels",
     "al_cli.models.builtin.RelevanceLogistic",
     "al_cli.features.embed.SentenceEmbedding",

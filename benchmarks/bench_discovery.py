@@ -11,7 +11,7 @@ seed k it replays al's default discovery setting exactly as
 
 does for its repeat k (same code: al_cli.commands.discovery_sim): 1 relevant and 1
 irrelevant document known at the start (drawn with seed k), one document per round, model
-relevance_lr on tfidf_all features, refitted after every document. It records WSS@95,
+relevance_lr on tfidf_saturated features, refitted after every document. It records WSS@95,
 WSS@100 (priors counted as read, as bench_discovery_asreview.py does), the recall after 10%
 read, and for each stopping rule the documents read at its stop and the recall there,
 then prints a markdown table next to ASReview's figures from

@@ -332,6 +332,14 @@ def startup(p: Paths, repeats: int, label_pool: int) -> dict:
     peng = penguins_project()
     al("status", "-p", str(peng), log="status_penguins.log")
     timed("al status (sample_projects/penguins)", lambda: al("status", "-p", str(peng), log="status_penguins.log"))
+
+    def edited(proj: Path, log: str):
+        """'al status' right after a hand edit: labels.csv touched, the memo stale."""
+        os.utime(proj / "labels.csv")
+        return al("status", "-p", str(proj), log=log)
+
+    timed(f"al status after a hand edit (this {p.dir.name} project)", lambda: edited(p.proj, "status_edit.log"))
+    timed("al status after a hand edit (sample_projects/penguins)", lambda: edited(peng, "status_edit_penguins.log"))
     lp = labeler_project(label_pool)
     labeler_first_screen(lp)  # warm-up
     timed(f"al label: first item screen ({label_pool:,}-row pool, PTY)", lambda: labeler_first_screen(lp))
@@ -457,6 +465,7 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="reuse the project built last time, when there")
     ap.add_argument("--label-pool", type=int, default=100_000, help="rows in the labeler's pool")
     ap.add_argument("--no-startup", action="store_true", help="skip the start-up figures")
+    ap.add_argument("--startup-only", action="store_true", help="only the start-up figures (with --keep)")
     ap.add_argument("--profile", action="store_true",
                     help="also sample al score and al query with py-spy: seconds per part")
     ap.add_argument("--profile-only", action="store_true", help="only the profile (with --keep)")
@@ -489,6 +498,14 @@ def main() -> None:
         state = snapshot_state(p.proj)
         state_file.write_text(json.dumps({k: v.decode("utf-8", "surrogateescape") for k, v in state.items()}))
     state = {k: v.encode("utf-8", "surrogateescape") for k, v in json.loads(state_file.read_text()).items()}
+
+    if a.startup_only:
+        st = startup(p, a.repeats, a.label_pool)
+        print(f"\nStart-up, median of {a.repeats} (wall: spawn to exit; label: spawn to the first item screen)\n")
+        print("| command | wall (s) | all runs (s) |\n|---|---:|---|")
+        for name, r in st.items():
+            print(f"| {name} | {med(r['wall_s']):.2f} | {', '.join(f'{w:.2f}' for w in r['wall_s'])} |")
+        return
 
     if a.profile_only:
         prof = profile(p, state, a.repeats)

@@ -304,7 +304,7 @@ def test_init_discovery_defaults(cli, tmp_path):
     p = _init(cli, tmp_path)
     cfg = yaml.safe_load((p / "al.yaml").read_text())
     assert cfg["model"] == {"name": "relevance_lr", "class_weight": "balanced", "params": {"relevant": "relevant"}}
-    assert cfg["strategy"]["random_fraction"] == 0.0 and cfg["features"]["text"] == "tfidf_all"
+    assert cfg["strategy"]["random_fraction"] == 0.0 and cfg["features"]["text"] == "tfidf_saturated"
     assert math.isclose(cfg["strategy"]["random_fraction"], 0.0)
 
 
@@ -361,3 +361,30 @@ def test_relevance_lr_refuses_a_relevant_param_that_is_not_a_label(cli, tmp_path
     (p / "al.yaml").write_text(yaml.safe_dump(cfg))
     r = cli("retrain", "-p", p)
     assert r.code == 1 and "model.params" in r.stderr and "'5'" in r.stderr
+
+
+def test_saturated_tfidf_is_the_mix_of_sublinear_and_presence_rows():
+    """tfidf_saturated (the discovery default): each row 0.85 x its tfidf_all row + 0.15 x its
+    binary TF-IDF row, scaled to unit length; the same after a pickle round trip."""
+    import pickle
+
+    import numpy as np
+    from sklearn.preprocessing import normalize
+
+    from al_cli.features import builtin
+
+    docs = np.array([["trial trial trial drug dose"], ["drug drug placebo"], ["dose placebo cohort cohort cohort"],
+                     ["trial cohort"]], dtype=object)
+    sat = builtin.tfidf_saturated(4)
+    X = sat.fit_transform(docs)
+    sub = builtin.tfidf_all(4).fit_transform(docs).astype(float)
+    binary = builtin.tfidf(4, min_df=1, max_features=500_000)
+    binary.set_params(tfidf__binary=True)
+    B = binary.fit_transform(docs).astype(float)
+    want = normalize(0.85 * sub + 0.15 * B)
+    assert X.dtype == np.float32 and X.shape == want.shape
+    assert abs(X - want).max() < 1e-6
+    assert np.allclose(np.sqrt(X.multiply(X).sum(axis=1)), 1.0, atol=1e-6)
+    assert (X != sub).nnz > 0  # a row with repeated terms changed
+    again = pickle.loads(pickle.dumps(sat))
+    assert abs(again.transform(docs) - X).max() == 0

@@ -23,6 +23,7 @@ from al_cli.cli.common import (
     strategy_names,
 )
 from al_cli.errors import AlError
+from al_cli.features.registry import DISCOVERY_TEXT
 from al_cli.strategies.registry import DIVERSITY, SEED_STRATEGIES
 
 
@@ -39,7 +40,7 @@ def simulate(
     id_column: Optional[str] = typer.Option(None, "--id-column", help="Unique id column (default: ids derived from row positions)."),
     text_column: Optional[List[str]] = typer.Option(None, "--text-column", help="Text column(s) for TF-IDF; repeat or comma-separate."),
     feature_columns: Optional[str] = typer.Option(None, "--feature-columns", help="Comma-separated numeric/categorical columns (default: every other column)."),
-    text_features: Optional[str] = typer.Option(None, "--text-features", callback=choice(text_extractors), help="Features of the text columns: " + names_help(text_extractors()) + ". Default: tfidf; discovery: tfidf_all."),
+    text_features: Optional[str] = typer.Option(None, "--text-features", callback=choice(text_extractors), help="Features of the text columns: " + names_help(text_extractors()) + ". Default: tfidf; discovery: tfidf_saturated."),
     image_column: Optional[List[str]] = typer.Option(None, "--image-column", help="Column(s) of image paths (relative: to the data file's folder)."),
     strategy: Optional[List[str]] = typer.Option(None, "--strategy", help="Comma-separated strategies to compare (default: al's default and random). Each is "
                                                  "BASE[+MOD...]: BASE one of " + ", ".join(strategy_names()) + "; MOD "
@@ -76,7 +77,7 @@ def simulate(
                                      param_hint="--image-column")
         _discovery(data, label_column, answers, id_column, text_column, feature_columns, relevant, prior_relevant,
                    prior_irrelevant, batch or 1, model or "relevance_lr", target_recall, confidence, in_a_row,
-                   repeats, out, n_jobs, json_out, strategy, text_features or "tfidf_all")
+                   repeats, out, n_jobs, json_out, strategy, text_features or DISCOVERY_TEXT)
         return
     if relevant is not None:
         raise typer.BadParameter("is for --task discovery", param_hint="--relevant")
@@ -170,7 +171,7 @@ def _discovery(data, label_column, answers, id_column, text_column, feature_colu
             continue
         rows.append([name, f"{r['stopped']}/{r['of']}", f"{r['read']:.0f}", f"{r['read_share']:.1%}",
                      f"{r['recall']:.3f}", f"{r['min_recall']:.3f}", f"{r['reached_target']}/{r['stopped']}"])
-    con.table(f"where each stopping rule stopped (means over the repeats where it did); sample_test has "
+    con.table("where each stopping rule stopped (means over the repeats where it did); sample_test has "
               f"the statistical guarantee",
               ["rule", "stopped", "read", "share", "recall", "least", f">= {target:g}"], rows)
     con.line(f"recall curve  {con.sparkline([0.0, 1.0, *res.mean_curve(40)])[2:]}  (mean, 0 -> 100% read)")

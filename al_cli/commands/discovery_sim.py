@@ -43,6 +43,7 @@ import numpy as np
 from al_cli import config as config_mod
 from al_cli.commands.simulate import SimData
 from al_cli.errors import DataError
+from al_cli.features.registry import DISCOVERY_TEXT
 from al_cli.reports import recall as rc
 
 RULES = ("sample_test", "quant", "quant_ci", "knee", "irrelevant_in_a_row")
@@ -56,7 +57,7 @@ class DiscoveryProtocol:
     prior_irrelevant: int = 1
     batch: int = 1
     model: str = "relevance_lr"
-    text_features: str = "tfidf_all"
+    text_features: str = DISCOVERY_TEXT
     model_params: dict = field(default_factory=dict)   # over the model's defaults (benchmarks)
     target: float = 0.95
     confidence: float = 0.95
@@ -126,7 +127,7 @@ def check(data: SimData, protocol: DiscoveryProtocol) -> np.ndarray:
     return y
 
 
-def features(data: SimData, text_features: str = "tfidf_all"):
+def features(data: SimData, text_features: str = DISCOVERY_TEXT):
     """The feature matrix of the whole collection, as a project over it would build it."""
     from al_cli.features.transform import fit_transform
 

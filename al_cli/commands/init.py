@@ -13,6 +13,7 @@ from al_cli import config as config_mod
 from al_cli import data as data_mod
 from al_cli.config import Config
 from al_cli.errors import DataError, ProjectError
+from al_cli.features.registry import DISCOVERY_TEXT
 from al_cli.report import warn
 from al_cli.store import Project, formats
 from al_cli.store.pool import numeric_columns
@@ -67,7 +68,7 @@ def init(
     ranks the likeliest relevant documents first: its defaults are the ``relevance``
     strategy with no random share (every document read should be a likely relevant one;
     the random sample that estimates recall is drawn apart, ``al query --recall-sample``),
-    the ``relevance_lr`` model and the ``tfidf_all`` text features, the setting measured
+    the ``relevance_lr`` model and the ``tfidf_saturated`` text features, the setting measured
     against ASReview in benchmarks/README.md."""
     directory = Path(directory)
     existed = (directory / "al.yaml").exists()
@@ -169,7 +170,7 @@ def init(
         model=config_mod.ModelConfig(name=model, params={"relevant": relevant} if model == "relevance_lr" and discovery
                                      else {}),
         strategy=config_mod.StrategyConfig(name=strategy, random_fraction=0.0 if discovery else 0.1),
-        features=config_mod.FeaturesConfig(text=text_features or ("tfidf_all" if discovery else "tfidf")),
+        features=config_mod.FeaturesConfig(text=text_features or (DISCOVERY_TEXT if discovery else "tfidf")),
         batch_size=batch_size,
         random_state=random_state,
         task=task,

@@ -37,14 +37,18 @@ class ExtractorSpec:
 
 
 _F = "al_cli.features.builtin:"
+#: the text extractor of a discovery project ('al init --task discovery', 'al simulate --task discovery')
+DISCOVERY_TEXT = "tfidf_saturated"
 _E = "al_cli.features.embed:"
 
 
 def _builtins() -> dict[str, ExtractorSpec]:
     items = [
         ExtractorSpec("tfidf", "text", "TF-IDF of words and word pairs (sublinear tf)", _F + "tfidf"),
-        ExtractorSpec("tfidf_all", "text", "TF-IDF keeping terms seen once (discovery default)",
-                      _F + "tfidf_all"),
+        ExtractorSpec("tfidf_all", "text", "TF-IDF keeping terms seen once", _F + "tfidf_all"),
+        ExtractorSpec("tfidf_saturated", "text",
+                      "tfidf_all with 15% of each row's weight on term presence (discovery default)",
+                      _F + "tfidf_saturated"),
         ExtractorSpec("minilm", "text", "sentence embeddings, all-MiniLM-L6-v2 (extra: al-cli[embeddings])",
                       _E + "minilm", ("al_cli.features.embed.SentenceEmbedding",)),
         ExtractorSpec("pixels", "image", "grey levels at 32x32, then PCA (at most 64 components)",
