@@ -47,13 +47,15 @@ DEFAULT_DATA = [HERE / "data" / "nagtegaal_2019.csv", HERE / "data" / "kitchenha
 RULES = ("sample_test", "quant", "quant_ci", "knee", "irrelevant_in_a_row")
 
 
-def al_runs(path: Path, seeds: list[int], n_jobs: int, params: dict | None = None,
+def al_runs(path: Path, seeds: list[int], n_jobs: int, params: dict | None = None, text_features: str | None = None,
             priors: dict[int, list[int]] | None = None) -> list[dict]:
     from al_cli.commands import discovery_sim as ds
     from al_cli.commands.simulate import load_data
 
     data = load_data(path, text_columns=["title", "abstract"])
     proto = ds.DiscoveryProtocol(relevant="1", model_params=params or {})
+    if text_features:
+        proto.text_features = text_features
     y = ds.check(data, proto)
     X = ds.features(data, proto.text_features)
     priors = priors or {}
@@ -150,11 +152,18 @@ def main() -> None:
     ap.add_argument("--timing-only", action="store_true")
     ap.add_argument("--params", type=json.loads, default=None,
                     help='model params over the defaults, as JSON (tuning): \'{"C": 3, "ratio": 30}\'')
+    ap.add_argument("--text-features", help="text extractor (tuning; default: the discovery default)")
+    ap.add_argument("--presence-share", type=float,
+                    help="tfidf_saturated's share of term presence (tuning; 0: tfidf_all, 1: binary TF-IDF)")
     ap.add_argument("--tag", default="al", help="results file name: results/discovery/TAG.json")
     ap.add_argument("--table-only", action="store_true", help="print the table of results/discovery/TAG.json")
     ap.add_argument("--asreview-priors", action="store_true",
                     help="seeds that ASReview ran (asreview.json) start from the same two prior documents")
     args = ap.parse_args()
+    if args.presence_share is not None:  # the features are built in this process, before the runs
+        from al_cli.features.builtin import SaturatedTfidf
+
+        SaturatedTfidf.presence_share = args.presence_share
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"{time.strftime('%Y-%m-%d')}", file=sys.stderr)
@@ -174,9 +183,12 @@ def main() -> None:
     for p in args.data:
         pri = ({r["seed"]: r["prior_rows"] for r in asr if r["dataset"] == p.stem}
                if args.asreview_priors else None)
-        al += al_runs(p, args.seeds, args.n_jobs, args.params, pri)
+        al += al_runs(p, args.seeds, args.n_jobs, args.params, args.text_features, pri)
     for r in al:
         r["params"] = args.params or {}
+        r["text_features"] = args.text_features or "default"
+        if args.presence_share is not None:
+            r["presence_share"] = args.presence_share
     (OUT_DIR / f"{args.tag}.json").write_text(json.dumps(al, indent=1))
     print(table(al, asr))
 
