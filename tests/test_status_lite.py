@@ -86,7 +86,8 @@ def test_a_new_answer_after_retrain_says_retrain(looped, tmp_path):
 
 def test_a_labels_key_of_the_first_format_is_still_compared(looped, tmp_path):
     """A manifest written before the plain key (a pandas hash) still matches the labels it
-    was trained on: no spurious 'al retrain'; the plain computation steps aside for it."""
+    was trained on: no spurious 'al retrain'; the plain computation steps aside for it, and
+    the pandas one upgrades the key."""
     import hashlib
     import shutil
 
@@ -107,6 +108,11 @@ def test_a_labels_key_of_the_first_format_is_still_compared(looped, tmp_path):
     assert lite is None
     assert "al retrain" not in full.next_command
     assert "al query" in full.next_command
+    # and the pandas path wrote the key in the current format: the next status needs no pandas
+    assert labellog.is_labels_key(Project.open(project).load_manifest(v)["labels_key"])
+    lite, full = _both(project)
+    assert lite is not None
+    _same(lite, full)
 
 
 def test_labels_key_is_order_free_and_unambiguous():

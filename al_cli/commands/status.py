@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from al_cli.store import Project
+from al_cli.store import labellog
 
 if TYPE_CHECKING:
     from al_cli.commands.snapshot import Snapshot
@@ -119,7 +120,12 @@ def _compute(proj: Project) -> StatusResult:
     def current(version: int) -> bool:
         man = proj.load_manifest(version)
         key = man.get("labels_key")
-        return snap.labels_key_matches(key) if key else man.get("n_labeled") == len(train)
+        if not key:
+            return man.get("n_labeled") == len(train)
+        ok = snap.labels_key_matches(key)
+        if ok and not labellog.is_labels_key(key):
+            _upgrade_key(proj, version, man, snap.labels_key)
+        return ok
 
     nxt, stopped = next_step(cfg.batch_size, len(eff), len(q), n_adj, train["label"].nunique(), version, current,
                              last, reason.strip() if isinstance(reason, str) else None)
@@ -130,6 +136,21 @@ def _compute(proj: Project) -> StatusResult:
                         nxt, state.get("n_rows"), annot,
                         log.skipped_lines, stopped, len(con.conflicts), con.unresolved, cfg.labeling.consensus,
                         n_adj, len(snap.overlap_short()), discovery_state(snap, eff) if cfg.task == "discovery" else None)
+
+
+def _upgrade_key(proj: Project, version: int, man: dict[str, Any], key: str) -> None:
+    """Write the current format of a manifest's labels key (one that matched in the first
+    format), so that the next status can check it without pandas; a busy project or one
+    that cannot be written keeps the old key (it still matches)."""
+    from al_cli.errors import AlError
+    from al_cli.store.lock import project_lock
+
+    try:
+        with project_lock(proj.root, timeout=0):
+            if proj.load_manifest(version).get("labels_key") == man.get("labels_key"):
+                proj.models.write_manifest(version, {**man, "labels_key": key})
+    except (AlError, OSError):
+        pass
 
 
 def annotator_counts(annotators: list[str]) -> dict[str, int]:
