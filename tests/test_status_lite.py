@@ -21,15 +21,9 @@ from al_cli import report
 from al_cli.commands import status as status_mod
 from al_cli.commands import status_lite
 from al_cli.store import LABEL_COLUMNS, Project, labellog
+from tests.test_status_memo import _loop
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _loop(cli, project: Path) -> None:
-    assert cli("seed", "-p", project, "--size", "12").code == 0
-    assert cli("label", "-p", project, "--import", project.parent / "answers.csv", "--queued-only").code == 0
-    assert cli("retrain", "-p", project).code == 0
-    assert cli("evaluate", "-p", project).code == 0
 
 
 def _both(project: Path):
