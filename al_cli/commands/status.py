@@ -147,8 +147,9 @@ def _upgrade_key(proj: Project, version: int, man: dict[str, Any], key: str) -> 
 
     try:
         with project_lock(proj.root, timeout=0):
-            if proj.load_manifest(version).get("labels_key") == man.get("labels_key"):
-                proj.models.write_manifest(version, {**man, "labels_key": key})
+            fresh = proj.load_manifest(version)  # as it is now: another command may have added to it
+            if fresh.get("labels_key") == man.get("labels_key"):
+                proj.models.write_manifest(version, {**fresh, "labels_key": key})
     except (AlError, OSError):
         pass
 
@@ -204,7 +205,7 @@ def discovery_state(snap: Snapshot, eff, target: float = 0.95, confidence: float
     out["recall_sample"] = rs.to_json() if rs is not None else None
     sc = snap.proj.read_csv(snap.proj.scores_path)
     col = f"p_{rel}"
-    if sc is None or col not in sc.columns or "model_version" not in sc.columns or not len(sc):
+    if sc is None or any(c not in sc.columns for c in ("id", col, "model_version")) or not len(sc):
         out["note"] = "run 'al score' for an estimate of the relevant documents still unread"
         return out
     if int(sc["model_version"].iloc[0]) != snap.latest_version:

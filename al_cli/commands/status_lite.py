@@ -24,6 +24,7 @@ its answer equals the pandas one, field by field and in order.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
@@ -50,7 +51,8 @@ def compute(proj: Project):
     cfg = proj.config  # a bad al.yaml: the same error as the pandas path gives
     try:
         return _compute(proj, cfg)
-    except (_Aside, AlError, OSError, ValueError, UnicodeDecodeError, csv.Error, KeyError, TypeError):
+    except (_Aside, AlError, OSError, ValueError, OverflowError, UnicodeDecodeError, csv.Error, KeyError,
+            TypeError):
         return None  # the pandas path answers, or words the error
 
 
@@ -64,8 +66,8 @@ def _rows(path: Path, max_bytes: int | None = None) -> tuple[list[str], list[lis
         return None
     if max_bytes is not None and len(raw) > max_bytes:
         raise _Aside
-    if not raw:
-        raise _Aside  # pandas: "no columns to parse", an error the pandas path words
+    if not raw or raw.startswith(codecs.BOM_UTF8):
+        raise _Aside  # no columns (an error the pandas path words), or a BOM pandas strips
     labellog.raise_field_limit()
     recs = [r for r in csv.reader(io.StringIO(raw.decode("utf-8"), newline="")) if r]
     if not recs:
@@ -73,6 +75,8 @@ def _rows(path: Path, max_bytes: int | None = None) -> tuple[list[str], list[lis
     header, body = recs[0], recs[1:]
     if len(set(header)) != len(header) or any(len(r) != len(header) for r in body):
         raise _Aside
+    if any(not "".join(r).strip() for r in body):
+        raise _Aside  # a line of blanks: pandas skips it, csv reads a row
     return header, body
 
 
@@ -98,8 +102,10 @@ def _label_log(proj: Project) -> list[list[str]]:
         raw = path.read_bytes()
     except FileNotFoundError:
         return []
-    if not raw.strip():
+    if not raw:
         return []
+    if not raw.strip():
+        raise _Aside  # blank lines only: the pandas path finds no header
     if not raw.endswith(b"\n") or raw.count(b'"') % 2:
         raise _Aside  # a torn last record: counted and reported by the pandas path
     rows = _rows(path, MAX_LOG_BYTES)
@@ -136,14 +142,25 @@ def _history_last_evaluate(proj: Project) -> tuple[dict[str, Any] | None, str | 
     header, body = rows
     r = dict(zip(header, body[len(events) - 1 - events[::-1].index("evaluate")]))
     for key in ("source", "stop_reason"):
+        value = r.get(key) or ""
+        if value.strip().lower() in ("true", "false") or (key == "source" and not value):
+            raise _Aside  # pandas reads it as a bool (or an empty source as NaN)
         try:
-            float(r.get(key) or "x")
+            float(value or "x")
             raise _Aside  # a column pandas may read as numbers
         except ValueError:
             pass
-    last = {"model_version": int(float(r["model_version"])), "n_labeled": int(float(r["n_labeled"])),
+    last = {"model_version": _int(r["model_version"]), "n_labeled": _int(r["n_labeled"]),
             "source": r["source"], "accuracy": float(r["accuracy"]), "macro_f1": float(r["macro_f1"])}
     return last, (r.get("stop_reason") or "").strip() or None
+
+
+def _int(text: str) -> int:
+    """An integer as pandas gives it: '3' as is, '3.0' (a float column) through a float."""
+    try:
+        return int(text)
+    except ValueError:
+        return int(float(text))
 
 
 def _compute(proj: Project, cfg):
@@ -216,7 +233,7 @@ def _discovery(proj: Project, cfg, by_id: dict[str, tuple[str, str]], audit_ids:
     if ids is None or versions is None or probs is None or not ids:
         out["note"] = "run 'al score' for an estimate of the relevant documents still unread"
         return out
-    if int(versions[0]) != version:
+    if _int(versions[0]) != version:
         out["note"] = "scores.csv is from an older model: run 'al score' for a current estimate"
         return out
     keep = [k for k, i in enumerate(ids) if i not in by_id]
@@ -228,7 +245,7 @@ def _discovery(proj: Project, cfg, by_id: dict[str, tuple[str, str]], audit_ids:
     out["unscored_random_rows"] = len(random_rows)
     q = quant_estimate(found, p)
     out.update({"estimated_relevant": round(q.total, 2), "estimated_relevant_interval": list(q.total_interval),
-                "estimated_recall": q.recall, "recall_low": q.recall_low, "from_model": int(versions[0])})
+                "estimated_recall": q.recall, "recall_low": q.recall_low, "from_model": _int(versions[0])})
     return out
 
 
