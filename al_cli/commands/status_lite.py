@@ -66,6 +66,10 @@ def _rows(path: Path, max_bytes: int | None = None) -> tuple[list[str], list[lis
         return None
     if max_bytes is not None and len(raw) > max_bytes:
         raise _Aside
+    return _parse(raw)
+
+
+def _parse(raw: bytes) -> tuple[list[str], list[list[str]]]:
     if not raw or raw.startswith(codecs.BOM_UTF8):
         raise _Aside  # no columns (an error the pandas path words), or a BOM pandas strips
     labellog.raise_field_limit()
@@ -108,8 +112,8 @@ def _label_log(proj: Project) -> list[list[str]]:
         raise _Aside  # blank lines only: the pandas path finds no header
     if not raw.endswith(b"\n") or raw.count(b'"') % 2:
         raise _Aside  # a torn last record: counted and reported by the pandas path
-    rows = _rows(path, MAX_LOG_BYTES)
-    if rows is None or rows[0] != labellog.HEADERS[labellog.FORMAT]:
+    rows = _parse(raw)
+    if rows[0] != labellog.HEADERS[labellog.FORMAT]:
         raise _Aside
     body = rows[1]
     for r in body:
