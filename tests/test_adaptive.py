@@ -90,6 +90,50 @@ def test_typical_picks_cover_the_clusters_without_labels_with_their_central_rows
         assert np.linalg.norm(X[p] - middle) <= np.quantile(d, 0.25)
 
 
+def test_of_uncovered_clusters_the_one_the_model_is_least_sure_of_is_covered_first():
+    # four blobs of the same size, none labeled: TypiClust's rule takes the lowest id;
+    # with the model's margin scores the blob it is unsure of comes first, then the next
+    X, _, _ = _blobs(n_blobs=4, per=50, seed=2)
+    clusters = np.repeat(np.arange(4), 50)
+    available = np.ones(len(X), dtype=bool)
+    unsure = np.repeat([0.05, 0.9, 0.1, 0.5], 50)
+    assert clusters[adaptive.typical_picks(X, clusters, np.empty(0, np.intp), available, 1)][0] == 0
+    picks = adaptive.typical_picks(X, clusters, np.empty(0, np.intp), available, 2, unsure)
+    assert list(clusters[picks]) == [1, 3]
+
+
+def test_fewest_labels_still_comes_before_uncertainty():
+    X, _, _ = _blobs(n_blobs=3, per=40, seed=3)
+    clusters = np.repeat(np.arange(3), 40)
+    labeled = np.array([40, 41])  # blob 1, the one the model is least sure of, has labels
+    available = np.ones(len(X), dtype=bool)
+    available[labeled] = False
+    unsure = np.repeat([0.2, 0.95, 0.3], 40)
+    picks = adaptive.typical_picks(X, clusters, labeled, available, 2, unsure)
+    assert list(clusters[picks]) == [2, 0]
+
+
+def test_in_a_cluster_the_pick_weighs_typicality_by_uncertainty():
+    rng = np.random.default_rng(4)
+    X = rng.normal(0, 1, size=(60, 2))
+    clusters = np.zeros(60, dtype=np.intp)
+    available = np.ones(60, dtype=bool)
+    central = int(np.argmin(np.linalg.norm(X - X.mean(axis=0), axis=1)))
+    flat = np.full(60, 0.5)
+    assert adaptive.typical_picks(X, clusters, np.empty(0, np.intp), available, 1, flat)[0] == \
+        adaptive.typical_picks(X, clusters, np.empty(0, np.intp), available, 1)[0]
+    # the model is sure of every row but one, a little off the middle: that row is taken
+    other = int(np.argsort(np.linalg.norm(X - X.mean(axis=0), axis=1))[5])
+    unsure = np.full(60, 0.01)
+    unsure[other] = 0.9
+    assert adaptive.typical_picks(X, clusters, np.empty(0, np.intp), available, 1, unsure)[0] == other
+    assert other != central
+    # sure of every row alike (even 0): typicality alone decides
+    zero = np.zeros(60)
+    assert adaptive.typical_picks(X, clusters, np.empty(0, np.intp), available, 1, zero)[0] == \
+        adaptive.typical_picks(X, clusters, np.empty(0, np.intp), available, 1)[0]
+
+
 # ----------------------------------------------------------------------------- the batch
 def _case(seed=0, labeled_blobs=(0, 1, 2), per_blob=4):
     X, y, _ = _blobs(seed=seed)
@@ -122,17 +166,22 @@ def test_an_unsettled_model_with_clusters_that_follow_labels_covers_the_unlabele
     assert plan.mode == "cover" and plan.n_typical == 9 and plan.agreement >= adaptive.AGREEMENT_GATE
     typical = batch.positions[batch.kind == "typical"]
     # every typical row is from a blob no label speaks for, and they are spread over the blobs
-    # (21 clusters for 12 blobs split some in two: two rows of one blob happen)
+    # (21 clusters for 12 blobs split some in two, and of the clusters with no label the ones
+    # the model is least sure of go first: both halves of an unsure blob happen)
     assert not set(y[typical]) & {"0", "1", "2"}
-    assert len(set(y[typical])) >= 8
+    assert len(set(y[typical])) >= 6
     spread = []
     for seed in range(10):
         b, _ = adaptive.auto_batch(scores, 10, rng=np.random.default_rng(seed), available=available, X=X,
                                    labeled_pos=labeled, labeled_y=y[labeled], flip=0.4)
         t = b.positions[b.kind == "typical"]
-        assert len(t) == 9 and not set(y[t]) & {"0", "1", "2"}
+        # (a cluster with no label can be the unsure half of a labeled blob: one row at most)
+        assert len(t) == 9 and sum(v in {"0", "1", "2"} for v in y[t]) <= 1
         spread.append(len(set(y[t])))
-    assert min(spread) >= 7 and np.mean(spread) >= 8
+    # (TypiClust's order, largest cluster first, reached 8 of the 9 blobs on average here;
+    # ordering the clusters by the model's doubt takes both halves of an unsure blob, 5 to 6
+    # blobs: what the benchmark measured better, DNA +0.015 AULC, see benchmarks/README.md)
+    assert min(spread) >= 5
     assert "typical of uncovered clusters" in plan.explain() and "40% of predictions" in plan.explain()
     reasons = batch.reasons()
     assert all("typical row of a cluster with few labels" in r for r, k in zip(reasons, batch.kind)
@@ -198,7 +247,7 @@ def test_auto_is_deterministic_and_never_picks_two_twins():
 def test_with_unseen_classes_auto_finds_them_where_margin_does_not():
     """Cold start on 12 well-separated classes with 3 labeled: margin sampling keeps asking
     between the classes it knows; auto (the model still changes: it explores) covers the
-    blobs no label speaks for, and sees every class within two rounds."""
+    blobs no label speaks for, and sees 11 or 12 classes within two rounds."""
     from sklearn.linear_model import LogisticRegression
 
     X, y, _, _, _ = _case()
@@ -224,7 +273,7 @@ def test_with_unseen_classes_auto_finds_them_where_margin_does_not():
             labeled = np.concatenate([labeled, batch.positions])
         return len(set(y[labeled]))
 
-    assert run(True) == 12
+    assert run(True) >= 11  # all 12 with TypiClust's largest-cluster order; see the spread test
     assert run(False) < 10
 
 

@@ -12,8 +12,10 @@ round from the project's own evidence, never from a round count:
    this one. The exploring share of the batch is ``min(1, flip_rate / SETTLED_FLIPS)``:
    all of it while a tenth of the predictions still flip, none once they hold still.
    With no previous model there is no evidence yet: the batch explores.
-2. **Do clusters speak for labels?** The exploring rows are the most typical rows of
-   the largest clusters with the fewest labels, when the labeled rows that share a
+2. **Do clusters speak for labels?** The exploring rows are typical rows of the clusters
+   with the fewest labels where the model is least sure (of those clusters, the one
+   whose rows have the highest mean margin score; in it, the row with the highest
+   typicality x margin score), when the labeled rows that share a
    cluster share a label more often than chance (a chance-corrected pairwise agreement,
    shrunk towards 0 while few pairs share a cluster: ``kappa * pairs / (pairs + 10)``,
    at least :data:`AGREEMENT_GATE`). When at least :data:`NO_AGREEMENT_PAIRS` pairs show no
@@ -209,26 +211,43 @@ def _typicality(Z: np.ndarray) -> np.ndarray:
 
 
 def typical_picks(Z: np.ndarray, clusters: np.ndarray, labeled: np.ndarray, available: np.ndarray,
-                  k: int) -> np.ndarray:
-    """``k`` rows (indices into ``Z``): each the most typical available row of the cluster
-    with the fewest labeled rows (then the largest, then the lowest id), preferring
-    clusters of at least MIN_CLUSTER_ROWS rows; a picked row counts as a label."""
+                  k: int, uncertainty=None) -> np.ndarray:
+    """``k`` rows (indices into ``Z``): each from the cluster with the fewest labeled rows
+    (preferring clusters of at least MIN_CLUSTER_ROWS rows; a picked row counts as a label).
+
+    Without ``uncertainty``: TypiClust's rule, the largest such cluster (then the lowest
+    id) and its most typical available row. With ``uncertainty`` (the model's margin
+    score of each row of ``Z``): of the clusters with the fewest labels, the one whose
+    available rows the model is least sure of on average, and in it the row with the
+    highest typicality x uncertainty: coverage where the model has not learnt yet rather
+    than where it already predicts with confidence.
+    """
     n_c = int(clusters.max()) + 1 if clusters.size else 0
     covered = np.bincount(clusters[labeled], minlength=n_c).astype(float)
     sizes = np.bincount(clusters, minlength=n_c)
+    unc = None
+    if uncertainty is not None:  # + a tiny floor: where the model is sure of every row, typicality decides
+        unc = np.maximum(np.nan_to_num(np.asarray(uncertainty, dtype=float)), 0.0) + 1e-9
     avail = available.copy()
     typ: dict[int, np.ndarray] = {}
     out: list[int] = []
     for _ in range(k):
-        left = np.bincount(clusters[avail], minlength=n_c) > 0
+        n_left = np.bincount(clusters[avail], minlength=n_c)
+        left = n_left > 0
         if not left.any():
             break
         big = left & (sizes >= MIN_CLUSTER_ROWS)
         cand = np.flatnonzero(big if big.any() else left)
-        c = int(cand[np.lexsort((cand, -sizes[cand], covered[cand]))[0]])
+        if unc is None:
+            second = -sizes[cand]
+        else:
+            second = -np.bincount(clusters[avail], weights=unc[avail], minlength=n_c)[cand] / n_left[cand]
+        c = int(cand[np.lexsort((cand, second, covered[cand]))[0]])
         members = np.flatnonzero(clusters == c)
         if c not in typ:
             typ[c] = _typicality(Z[members])
+            if unc is not None:
+                typ[c] = typ[c] * unc[members]
         t = np.where(avail[members], typ[c], -np.inf)
         j = int(members[int(np.argmax(t))])
         out.append(j)
@@ -293,7 +312,7 @@ def auto_batch(margin_scores, n: int, *, rng: np.random.Generator, available, X,
         parts.append((more.positions, "margin"))
     elif n_explore and avail.any():
         typ = _explore_typical(X, avail, np.asarray(labeled_pos, dtype=np.intp), labeled_y,
-                               n_explore, rng, plan)
+                               n_explore, rng, plan, scores)
         if typ is not None:
             plan.n_typical = len(typ)
             avail[typ] = False
@@ -332,9 +351,10 @@ def _weighted(scores: np.ndarray, kw: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _explore_typical(X, avail: np.ndarray, labeled_pos: np.ndarray, labeled_y, k: int,
-                     rng: np.random.Generator, plan: AutoPlan) -> np.ndarray | None:
-    """Typical rows of uncovered clusters, or None when clusters do not follow the labels
-    (the caller then explores at random)."""
+                     rng: np.random.Generator, plan: AutoPlan, scores: np.ndarray) -> np.ndarray | None:
+    """Typical rows of uncovered clusters where the model is unsure (``scores``: margin,
+    aligned with the pool), or None when clusters do not follow the labels (the caller
+    then explores at random)."""
     pos = np.flatnonzero(avail)
     if pos.shape[0] > CLUSTER_SAMPLE:
         pos = np.sort(rng.choice(pos, size=CLUSTER_SAMPLE, replace=False))
@@ -355,7 +375,7 @@ def _explore_typical(X, avail: np.ndarray, labeled_pos: np.ndarray, labeled_y, k
     plan.agreement = round(plan.agreement, 4)
     if plan.agreement < AGREEMENT_GATE:
         return None
-    picks = typical_picks(Z, clusters, np.flatnonzero(is_lab), ~is_lab, k)
+    picks = typical_picks(Z, clusters, np.flatnonzero(is_lab), ~is_lab, k, scores[rows])
     return rows[picks]
 
 
